@@ -1,0 +1,198 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/ory/fosite"
+	"gorm.io/driver/postgres"
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// Store is idp's database: the fosite storage interfaces plus the records
+// of clients, users, login sessions, authorization flows, consents and
+// signing keys. It is safe for concurrent use by many goroutines and by
+// several processes sharing one database.
+type Store struct {
+	db *gorm.DB
+	// dialect is "sqlite" or "postgres".
+	dialect string
+	// newSession returns an empty fosite session for token rows read
+	// without one (fosite's revocation passes nil).
+	newSession func() fosite.Session
+	now        func() time.Time
+}
+
+// Options configures Open.
+type Options struct {
+	// NewSession returns the empty session type tokens are decoded into
+	// when fosite passes a nil session. Required.
+	NewSession func() fosite.Session
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+// Open connects to the database named by dsn: a postgres:// or
+// postgresql:// URL, or otherwise the path of a SQLite file, which is
+// created when missing. It does not migrate; call Migrate.
+func Open(dsn string, opts Options) (*Store, error) {
+	if opts.NewSession == nil {
+		return nil, errors.New("storage: Options.NewSession is required")
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	cfg := &gorm.Config{
+		Logger:                 logger.Discard,
+		SkipDefaultTransaction: true,
+		NowFunc:                func() time.Time { return opts.Now().UTC() },
+	}
+
+	var (
+		db      *gorm.DB
+		err     error
+		dialect string
+	)
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		dialect = "postgres"
+		db, err = gorm.Open(postgres.Open(dsn), cfg)
+	} else {
+		dialect = "sqlite"
+		db, err = gorm.Open(sqlite.Open(sqliteDSN(dsn)), cfg)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open %s database: %w", dialect, err)
+	}
+
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, fmt.Errorf("open %s database: %w", dialect, err)
+	}
+	if dialect == "sqlite" {
+		// One writer at a time is all SQLite allows; extra connections
+		// serve concurrent readers under WAL.
+		sqlDB.SetMaxOpenConns(8)
+		sqlDB.SetMaxIdleConns(8)
+	} else {
+		sqlDB.SetMaxOpenConns(25)
+		sqlDB.SetMaxIdleConns(25)
+	}
+	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+
+	if err := sqlDB.Ping(); err != nil {
+		_ = sqlDB.Close()
+		return nil, fmt.Errorf("connect to %s database: %w", dialect, err)
+	}
+	return &Store{db: db, dialect: dialect, newSession: opts.NewSession, now: opts.Now}, nil
+}
+
+// sqliteDSN adds the connection settings idp relies on to a file path:
+// WAL with synchronous=NORMAL (a committed write survives a process
+// crash, not a power cut), a busy timeout instead of immediate
+// SQLITE_BUSY errors, foreign keys, and BEGIN IMMEDIATE for every
+// transaction so two writers never deadlock upgrading a read lock.
+func sqliteDSN(path string) string {
+	path = strings.TrimPrefix(path, "sqlite://")
+	path = strings.TrimPrefix(path, "file:")
+	params := url.Values{}
+	params.Set("_journal_mode", "WAL")
+	params.Set("_synchronous", "NORMAL")
+	params.Set("_busy_timeout", "10000")
+	params.Set("_foreign_keys", "on")
+	params.Set("_txlock", "immediate")
+	return "file:" + path + "?" + params.Encode()
+}
+
+// Dialect returns "sqlite" or "postgres".
+func (s *Store) Dialect() string { return s.dialect }
+
+// Close closes the connection pool.
+func (s *Store) Close() error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.Close()
+}
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.PingContext(ctx)
+}
+
+type txKey struct{}
+
+// conn returns the transaction carried by ctx, if any, or the pool.
+// fosite's storage.Transactional interface passes transactions through
+// the context, so this is the one place idp reads a value from one.
+func (s *Store) conn(ctx context.Context) *gorm.DB {
+	if tx, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
+		return tx.WithContext(ctx)
+	}
+	return s.db.WithContext(ctx)
+}
+
+// BeginTX starts a transaction and returns a context that carries it.
+func (s *Store) BeginTX(ctx context.Context) (context.Context, error) {
+	if _, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
+		return ctx, errors.New("storage: transaction already started")
+	}
+	tx := s.db.WithContext(ctx).Begin()
+	if tx.Error != nil {
+		return ctx, fmt.Errorf("begin transaction: %w", tx.Error)
+	}
+	return context.WithValue(ctx, txKey{}, tx), nil
+}
+
+// Commit commits the transaction carried by ctx.
+func (s *Store) Commit(ctx context.Context) error {
+	tx, ok := ctx.Value(txKey{}).(*gorm.DB)
+	if !ok {
+		return errors.New("storage: commit without a transaction")
+	}
+	return tx.Commit().Error
+}
+
+// Rollback rolls back the transaction carried by ctx.
+func (s *Store) Rollback(ctx context.Context) error {
+	tx, ok := ctx.Value(txKey{}).(*gorm.DB)
+	if !ok {
+		return errors.New("storage: rollback without a transaction")
+	}
+	err := tx.Rollback().Error
+	if errors.Is(err, gorm.ErrInvalidTransaction) {
+		return nil
+	}
+	return err
+}
+
+// InTx runs fn in a transaction, committing when fn returns nil.
+func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	txCtx, err := s.BeginTX(ctx)
+	if err != nil {
+		return err
+	}
+	if err := fn(txCtx); err != nil {
+		_ = s.Rollback(txCtx)
+		return err
+	}
+	return s.Commit(txCtx)
+}
+
+// notFound turns gorm's not-found error into ErrNotFound.
+func notFound(err error) error {
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return ErrNotFound
+	}
+	return err
+}

@@ -1,0 +1,98 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// schemaMigration records one applied migration.
+type schemaMigration struct {
+	Version   int `gorm:"primaryKey;autoIncrement:false"`
+	Name      string
+	AppliedAt time.Time
+}
+
+func (schemaMigration) TableName() string { return "schema_migrations" }
+
+// migration is one step of the schema's history. Steps are never edited
+// once released; a change is a new step.
+type migration struct {
+	version int
+	name    string
+	apply   func(tx *gorm.DB) error
+}
+
+// migrations lists every step in order.
+var migrations = []migration{
+	{1, "initial schema", func(tx *gorm.DB) error {
+		// NOTE: this step creates tables from the current model structs.
+		// Later steps must use their own frozen structs or SQL, because
+		// changing a model must not change what step 1 created.
+		return tx.Migrator().AutoMigrate(
+			&Client{}, &User{}, &LoginSession{}, &AuthFlow{}, &Consent{},
+			&AuthorizationCode{}, &AccessToken{}, &RefreshToken{},
+			&PKCERequest{}, &OIDCSession{}, &SigningKey{}, &Setting{},
+		)
+	}},
+}
+
+// LatestSchemaVersion is the newest migration this binary knows.
+func LatestSchemaVersion() int { return migrations[len(migrations)-1].version }
+
+// SchemaVersion returns the newest applied migration, 0 for an empty
+// database.
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	if !s.db.Migrator().HasTable(&schemaMigration{}) {
+		return 0, nil
+	}
+	var v int
+	err := s.conn(ctx).Model(&schemaMigration{}).Select("COALESCE(MAX(version), 0)").Scan(&v).Error
+	return v, err
+}
+
+// Migrate applies every pending migration, each in its own transaction.
+// It refuses a database whose schema is newer than this binary knows.
+func (s *Store) Migrate(ctx context.Context) (applied []int, err error) {
+	if err := s.db.WithContext(ctx).AutoMigrate(&schemaMigration{}); err != nil {
+		return nil, fmt.Errorf("create schema_migrations: %w", err)
+	}
+	current, err := s.SchemaVersion(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("read schema version: %w", err)
+	}
+	if current > LatestSchemaVersion() {
+		return nil, fmt.Errorf("database schema version %d is newer than this binary supports (%d): upgrade idp",
+			current, LatestSchemaVersion())
+	}
+	for _, m := range migrations {
+		if m.version <= current {
+			continue
+		}
+		err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			if err := m.apply(tx); err != nil {
+				return err
+			}
+			return tx.Create(&schemaMigration{Version: m.version, Name: m.name, AppliedAt: s.now().UTC()}).Error
+		})
+		if err != nil {
+			return applied, fmt.Errorf("migration %d (%s): %w", m.version, m.name, err)
+		}
+		applied = append(applied, m.version)
+	}
+	return applied, nil
+}
+
+// CheckSchema returns an error unless every migration is applied.
+func (s *Store) CheckSchema(ctx context.Context) error {
+	v, err := s.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	if v != LatestSchemaVersion() {
+		return fmt.Errorf("database schema version %d, want %d: run idp migrate", v, LatestSchemaVersion())
+	}
+	return nil
+}

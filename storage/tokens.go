@@ -1,0 +1,379 @@
+package storage
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/ory/fosite"
+	"gorm.io/gorm"
+)
+
+// tokenRow is the shape shared by every table that stores a fosite
+// request under a signature: authorization codes, access tokens,
+// refresh tokens, PKCE requests and OpenID Connect sessions.
+type tokenRow struct {
+	// Signature is the HMAC signature of the token (or the SHA-256 of
+	// the code for OpenID Connect sessions); the token itself is never
+	// stored.
+	Signature string `gorm:"primaryKey;size:128"`
+	// RequestID ties every token of one grant together.
+	RequestID string `gorm:"index;size:64;not null"`
+	ClientID  string `gorm:"index;size:64;not null"`
+	// Subject is the user's sub, empty for client credentials.
+	Subject       string `gorm:"index;size:64"`
+	RequestedAt   time.Time
+	ExpiresAt     time.Time `gorm:"index"`
+	Scopes        StringList `gorm:"type:text;not null"`
+	GrantedScopes StringList `gorm:"type:text;not null"`
+	Audience      StringList `gorm:"type:text;not null"`
+	GrantedAud    StringList `gorm:"type:text;not null"`
+	Form          string     `gorm:"type:text;not null"`
+	Session       string     `gorm:"type:text;not null"`
+	Active        bool       `gorm:"not null;default:true"`
+	CreatedAt     time.Time
+}
+
+// AuthorizationCode is a stored authorization code.
+type AuthorizationCode struct{ tokenRow }
+
+// AccessToken is a stored access token.
+type AccessToken struct{ tokenRow }
+
+// RefreshToken is a stored refresh token.
+type RefreshToken struct {
+	tokenRow
+	// AccessSignature is the access token issued with this refresh token.
+	AccessSignature string `gorm:"size:128"`
+	// FamilyExpiresAt is when the whole refresh-token family ends,
+	// however often it rotates.
+	FamilyExpiresAt time.Time
+}
+
+// PKCERequest is fosite's record of a code challenge.
+type PKCERequest struct{ tokenRow }
+
+// OIDCSession is the OpenID Connect part of an authorization code.
+type OIDCSession struct{ tokenRow }
+
+func (AuthorizationCode) TableName() string { return "authorization_codes" }
+func (AccessToken) TableName() string       { return "access_tokens" }
+func (RefreshToken) TableName() string      { return "refresh_tokens" }
+func (PKCERequest) TableName() string       { return "pkce_requests" }
+func (OIDCSession) TableName() string       { return "oidc_sessions" }
+
+// tokenKind names a table in errors and selects its model.
+type tokenKind int
+
+const (
+	kindCode tokenKind = iota
+	kindAccess
+	kindRefresh
+	kindPKCE
+	kindOIDC
+)
+
+// FamilyLifetimer is implemented by sessions that know when their
+// refresh-token family must end.
+type FamilyLifetimer interface {
+	FamilyExpiry() time.Time
+}
+
+func newRow(signature string, r fosite.Requester, expires time.Time) (tokenRow, error) {
+	sess, err := json.Marshal(r.GetSession())
+	if err != nil {
+		return tokenRow{}, fmt.Errorf("encode session: %w", err)
+	}
+	subject := ""
+	if r.GetSession() != nil {
+		subject = r.GetSession().GetSubject()
+	}
+	return tokenRow{
+		Signature:     signature,
+		RequestID:     r.GetID(),
+		ClientID:      r.GetClient().GetID(),
+		Subject:       subject,
+		RequestedAt:   r.GetRequestedAt().UTC(),
+		ExpiresAt:     expires.UTC(),
+		Scopes:        StringList(r.GetRequestedScopes()),
+		GrantedScopes: StringList(r.GetGrantedScopes()),
+		Audience:      StringList(r.GetRequestedAudience()),
+		GrantedAud:    StringList(r.GetGrantedAudience()),
+		Form:          r.GetRequestForm().Encode(),
+		Session:       string(sess),
+		Active:        true,
+	}, nil
+}
+
+// expiry returns the session's expiry for kind, or a fallback.
+func expiry(r fosite.Requester, kind fosite.TokenType, fallback time.Duration, now time.Time) time.Time {
+	if r.GetSession() != nil {
+		if t := r.GetSession().GetExpiresAt(kind); !t.IsZero() {
+			return t
+		}
+	}
+	return now.Add(fallback)
+}
+
+// toRequest rebuilds the fosite request stored in row, decoding the
+// session into session (or a new empty one when session is nil).
+func (s *Store) toRequest(ctx context.Context, row *tokenRow, session fosite.Session) (*fosite.Request, error) {
+	client, err := s.GetClient(ctx, row.ClientID)
+	if err != nil {
+		return nil, fmt.Errorf("load client %q of token: %w", row.ClientID, err)
+	}
+	if session == nil {
+		session = s.newSession()
+	}
+	if err := json.Unmarshal([]byte(row.Session), session); err != nil {
+		return nil, fmt.Errorf("decode session: %w", err)
+	}
+	form, err := url.ParseQuery(row.Form)
+	if err != nil {
+		return nil, fmt.Errorf("decode form: %w", err)
+	}
+	return &fosite.Request{
+		ID:                row.RequestID,
+		RequestedAt:       row.RequestedAt,
+		Client:            client,
+		RequestedScope:    fosite.Arguments(row.Scopes),
+		GrantedScope:      fosite.Arguments(row.GrantedScopes),
+		RequestedAudience: fosite.Arguments(row.Audience),
+		GrantedAudience:   fosite.Arguments(row.GrantedAud),
+		Form:              form,
+		Session:           session,
+	}, nil
+}
+
+// CreateAuthorizeCodeSession stores an authorization code by signature.
+func (s *Store) CreateAuthorizeCodeSession(ctx context.Context, signature string, r fosite.Requester) error {
+	row, err := newRow(signature, r, expiry(r, fosite.AuthorizeCode, time.Minute, s.now()))
+	if err != nil {
+		return err
+	}
+	return s.conn(ctx).Create(&AuthorizationCode{row}).Error
+}
+
+// GetAuthorizeCodeSession loads a code. A used code returns its request
+// together with fosite.ErrInvalidatedAuthorizeCode, so fosite can revoke
+// what it issued.
+func (s *Store) GetAuthorizeCodeSession(ctx context.Context, signature string, session fosite.Session) (fosite.Requester, error) {
+	var row AuthorizationCode
+	if err := s.conn(ctx).Where("signature = ?", signature).Take(&row).Error; err != nil {
+		return nil, fosite.ErrNotFound.WithWrap(notFound(err))
+	}
+	req, err := s.toRequest(ctx, &row.tokenRow, session)
+	if err != nil {
+		return nil, err
+	}
+	if !row.Active {
+		return req, fosite.ErrInvalidatedAuthorizeCode
+	}
+	return req, nil
+}
+
+// InvalidateAuthorizeCodeSession marks a code used. Exactly one of
+// several concurrent callers succeeds; the others get ErrAlreadyUsed.
+func (s *Store) InvalidateAuthorizeCodeSession(ctx context.Context, signature string) error {
+	res := s.conn(ctx).Model(&AuthorizationCode{}).
+		Where("signature = ? AND active = ?", signature, true).
+		Update("active", false)
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return ErrAlreadyUsed
+	}
+	return nil
+}
+
+// CreateAccessTokenSession stores an access token by signature.
+func (s *Store) CreateAccessTokenSession(ctx context.Context, signature string, r fosite.Requester) error {
+	row, err := newRow(signature, r, expiry(r, fosite.AccessToken, 5*time.Minute, s.now()))
+	if err != nil {
+		return err
+	}
+	return s.conn(ctx).Create(&AccessToken{row}).Error
+}
+
+// GetAccessTokenSession loads an access token. Revoked access tokens are
+// deleted, so they are simply not found.
+func (s *Store) GetAccessTokenSession(ctx context.Context, signature string, session fosite.Session) (fosite.Requester, error) {
+	var row AccessToken
+	if err := s.conn(ctx).Where("signature = ?", signature).Take(&row).Error; err != nil {
+		return nil, fosite.ErrNotFound.WithWrap(notFound(err))
+	}
+	return s.toRequest(ctx, &row.tokenRow, session)
+}
+
+// DeleteAccessTokenSession deletes one access token.
+func (s *Store) DeleteAccessTokenSession(ctx context.Context, signature string) error {
+	return s.conn(ctx).Where("signature = ?", signature).Delete(&AccessToken{}).Error
+}
+
+// CreateRefreshTokenSession stores a refresh token. The family expiry
+// comes from the session, so it survives rotation unchanged.
+func (s *Store) CreateRefreshTokenSession(ctx context.Context, signature, accessSignature string, r fosite.Requester) error {
+	row, err := newRow(signature, r, expiry(r, fosite.RefreshToken, 30*24*time.Hour, s.now()))
+	if err != nil {
+		return err
+	}
+	rt := RefreshToken{tokenRow: row, AccessSignature: accessSignature}
+	if fl, ok := r.GetSession().(FamilyLifetimer); ok {
+		rt.FamilyExpiresAt = fl.FamilyExpiry().UTC()
+		if !rt.FamilyExpiresAt.IsZero() && rt.FamilyExpiresAt.Before(rt.ExpiresAt) {
+			rt.ExpiresAt = rt.FamilyExpiresAt
+		}
+	}
+	return s.conn(ctx).Create(&rt).Error
+}
+
+// GetRefreshTokenSession loads a refresh token. A rotated or revoked one
+// returns its request with fosite.ErrInactiveToken, which makes fosite
+// revoke the whole family.
+func (s *Store) GetRefreshTokenSession(ctx context.Context, signature string, session fosite.Session) (fosite.Requester, error) {
+	var row RefreshToken
+	if err := s.conn(ctx).Where("signature = ?", signature).Take(&row).Error; err != nil {
+		return nil, fosite.ErrNotFound.WithWrap(notFound(err))
+	}
+	req, err := s.toRequest(ctx, &row.tokenRow, session)
+	if err != nil {
+		return nil, err
+	}
+	if !row.Active {
+		return req, fosite.ErrInactiveToken
+	}
+	return req, nil
+}
+
+// DeleteRefreshTokenSession deactivates a refresh token. The row is
+// kept so that presenting the token again is still detected as reuse;
+// the cleanup job deletes it once its family has expired.
+func (s *Store) DeleteRefreshTokenSession(ctx context.Context, signature string) error {
+	return s.conn(ctx).Model(&RefreshToken{}).
+		Where("signature = ?", signature).
+		Update("active", false).Error
+}
+
+// RotateRefreshToken deactivates the refresh token being exchanged and
+// deletes the access tokens of its grant. Exactly one of several
+// concurrent rotations succeeds; the others get ErrAlreadyUsed.
+func (s *Store) RotateRefreshToken(ctx context.Context, requestID, signature string) error {
+	res := s.conn(ctx).Model(&RefreshToken{}).
+		Where("signature = ? AND request_id = ? AND active = ?", signature, requestID, true).
+		Update("active", false)
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return ErrAlreadyUsed
+	}
+	return s.conn(ctx).Where("request_id = ?", requestID).Delete(&AccessToken{}).Error
+}
+
+// RevokeRefreshToken deactivates every refresh token of a grant.
+func (s *Store) RevokeRefreshToken(ctx context.Context, requestID string) error {
+	return s.conn(ctx).Model(&RefreshToken{}).
+		Where("request_id = ?", requestID).
+		Update("active", false).Error
+}
+
+// RevokeAccessToken deletes every access token of a grant.
+func (s *Store) RevokeAccessToken(ctx context.Context, requestID string) error {
+	return s.conn(ctx).Where("request_id = ?", requestID).Delete(&AccessToken{}).Error
+}
+
+// RevokeGrant revokes every access and refresh token of a grant in one
+// transaction.
+func (s *Store) RevokeGrant(ctx context.Context, requestID string) error {
+	return s.InTx(ctx, func(ctx context.Context) error {
+		if err := s.RevokeRefreshToken(ctx, requestID); err != nil {
+			return err
+		}
+		return s.RevokeAccessToken(ctx, requestID)
+	})
+}
+
+// RevokeSubjectGrants revokes every token issued for a user, for
+// example after the user is disabled or changes password.
+func (s *Store) RevokeSubjectGrants(ctx context.Context, subject string) error {
+	return s.InTx(ctx, func(ctx context.Context) error {
+		db := s.conn(ctx)
+		if err := db.Where("subject = ?", subject).Delete(&AccessToken{}).Error; err != nil {
+			return err
+		}
+		if err := db.Model(&RefreshToken{}).Where("subject = ?", subject).
+			Update("active", false).Error; err != nil {
+			return err
+		}
+		return db.Model(&AuthorizationCode{}).Where("subject = ?", subject).
+			Update("active", false).Error
+	})
+}
+
+// CreatePKCERequestSession stores a code challenge.
+func (s *Store) CreatePKCERequestSession(ctx context.Context, signature string, r fosite.Requester) error {
+	row, err := newRow(signature, r, expiry(r, fosite.AuthorizeCode, time.Minute, s.now()))
+	if err != nil {
+		return err
+	}
+	return s.conn(ctx).Create(&PKCERequest{row}).Error
+}
+
+// GetPKCERequestSession loads a code challenge.
+func (s *Store) GetPKCERequestSession(ctx context.Context, signature string, session fosite.Session) (fosite.Requester, error) {
+	var row PKCERequest
+	if err := s.conn(ctx).Where("signature = ?", signature).Take(&row).Error; err != nil {
+		return nil, fosite.ErrNotFound.WithWrap(notFound(err))
+	}
+	return s.toRequest(ctx, &row.tokenRow, session)
+}
+
+// DeletePKCERequestSession deletes a code challenge.
+func (s *Store) DeletePKCERequestSession(ctx context.Context, signature string) error {
+	return s.conn(ctx).Where("signature = ?", signature).Delete(&PKCERequest{}).Error
+}
+
+// CreateOpenIDConnectSession stores the OpenID Connect request of a code.
+// fosite passes the raw code, so only its SHA-256 is used as the key.
+func (s *Store) CreateOpenIDConnectSession(ctx context.Context, code string, r fosite.Requester) error {
+	row, err := newRow(hashKey(code), r, expiry(r, fosite.AuthorizeCode, time.Minute, s.now()))
+	if err != nil {
+		return err
+	}
+	return s.conn(ctx).Create(&OIDCSession{row}).Error
+}
+
+// GetOpenIDConnectSession loads the OpenID Connect request of a code.
+func (s *Store) GetOpenIDConnectSession(ctx context.Context, code string, r fosite.Requester) (fosite.Requester, error) {
+	var row OIDCSession
+	if err := s.conn(ctx).Where("signature = ?", hashKey(code)).Take(&row).Error; err != nil {
+		return nil, fosite.ErrNotFound.WithWrap(notFound(err))
+	}
+	return s.toRequest(ctx, &row.tokenRow, nil)
+}
+
+// DeleteOpenIDConnectSession deletes the OpenID Connect request of a code.
+func (s *Store) DeleteOpenIDConnectSession(ctx context.Context, code string) error {
+	return s.conn(ctx).Where("signature = ?", hashKey(code)).Delete(&OIDCSession{}).Error
+}
+
+// ClientAssertionJWTValid reports fosite.ErrJTIKnown for a JWT id seen
+// before. idp does not accept client assertions yet, so no id is ever
+// recorded and every id is valid.
+func (s *Store) ClientAssertionJWTValid(ctx context.Context, jti string) error {
+	return nil
+}
+
+// SetClientAssertionJWT would record a client assertion's JWT id.
+func (s *Store) SetClientAssertionJWT(ctx context.Context, jti string, exp time.Time) error {
+	return errors.New("client assertions are not supported")
+}
+
+// isNotFound reports whether err means a missing row.
+func isNotFound(err error) bool {
+	return errors.Is(err, gorm.ErrRecordNotFound) || errors.Is(err, ErrNotFound)
+}
