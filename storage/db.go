@@ -176,8 +176,13 @@ func (s *Store) Rollback(ctx context.Context) error {
 	return err
 }
 
-// InTx runs fn in a transaction, committing when fn returns nil.
+// InTx runs fn in a transaction, committing when fn returns nil. When
+// ctx already carries a transaction, fn joins it and the outer caller
+// commits or rolls back.
 func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	if _, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
+		return fn(ctx)
+	}
 	txCtx, err := s.BeginTX(ctx)
 	if err != nil {
 		return err

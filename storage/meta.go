@@ -25,6 +25,11 @@ const (
 	// SettingDevClientSecret is the demo client's secret, kept so the
 	// dev-only callback page can redeem codes.
 	SettingDevClientSecret = "dev_client_secret"
+	// SettingDevClientID is the demo client's id.
+	SettingDevClientID = "dev_client_id"
+	// SettingDevUserPassword is the demo user's password, kept so every
+	// --dev start can print it.
+	SettingDevUserPassword = "dev_user_password"
 )
 
 // Setting loads a setting; a missing one is ErrNotFound.

@@ -44,8 +44,10 @@ type AuthFlow struct {
 	// this flow; ConsentGiven reports whether the page was answered.
 	ConsentedScopes StringList `gorm:"type:text;not null"`
 	ConsentGiven    bool
-	CreatedAt       time.Time
-	ExpiresAt       time.Time `gorm:"index"`
+	// ConsentDenied reports whether the user denied the request.
+	ConsentDenied bool
+	CreatedAt     time.Time
+	ExpiresAt     time.Time `gorm:"index"`
 }
 
 // Consent is a remembered approval of scopes by a user for a client.
@@ -138,6 +140,7 @@ func (s *Store) UpdateAuthFlow(ctx context.Context, f *AuthFlow) error {
 		"logged_in_at":     f.LoggedInAt.UTC(),
 		"consented_scopes": f.ConsentedScopes,
 		"consent_given":    f.ConsentGiven,
+		"consent_denied":   f.ConsentDenied,
 	}).Error
 }
 
@@ -177,4 +180,3 @@ func (s *Store) SaveConsent(ctx context.Context, c *Consent) error {
 func (s *Store) DeleteConsent(ctx context.Context, userID, clientID string) error {
 	return s.conn(ctx).Where("user_id = ? AND client_id = ?", userID, clientID).Delete(&Consent{}).Error
 }
-

@@ -12,10 +12,10 @@ import (
 	"gorm.io/gorm"
 )
 
-// tokenRow is the shape shared by every table that stores a fosite
+// TokenRow is the shape shared by every table that stores a fosite
 // request under a signature: authorization codes, access tokens,
 // refresh tokens, PKCE requests and OpenID Connect sessions.
-type tokenRow struct {
+type TokenRow struct {
 	// Signature is the HMAC signature of the token (or the SHA-256 of
 	// the code for OpenID Connect sessions); the token itself is never
 	// stored.
@@ -26,7 +26,7 @@ type tokenRow struct {
 	// Subject is the user's sub, empty for client credentials.
 	Subject       string `gorm:"index;size:64"`
 	RequestedAt   time.Time
-	ExpiresAt     time.Time `gorm:"index"`
+	ExpiresAt     time.Time  `gorm:"index"`
 	Scopes        StringList `gorm:"type:text;not null"`
 	GrantedScopes StringList `gorm:"type:text;not null"`
 	Audience      StringList `gorm:"type:text;not null"`
@@ -38,14 +38,14 @@ type tokenRow struct {
 }
 
 // AuthorizationCode is a stored authorization code.
-type AuthorizationCode struct{ tokenRow }
+type AuthorizationCode struct{ TokenRow }
 
 // AccessToken is a stored access token.
-type AccessToken struct{ tokenRow }
+type AccessToken struct{ TokenRow }
 
 // RefreshToken is a stored refresh token.
 type RefreshToken struct {
-	tokenRow
+	TokenRow
 	// AccessSignature is the access token issued with this refresh token.
 	AccessSignature string `gorm:"size:128"`
 	// FamilyExpiresAt is when the whole refresh-token family ends,
@@ -54,10 +54,10 @@ type RefreshToken struct {
 }
 
 // PKCERequest is fosite's record of a code challenge.
-type PKCERequest struct{ tokenRow }
+type PKCERequest struct{ TokenRow }
 
 // OIDCSession is the OpenID Connect part of an authorization code.
-type OIDCSession struct{ tokenRow }
+type OIDCSession struct{ TokenRow }
 
 func (AuthorizationCode) TableName() string { return "authorization_codes" }
 func (AccessToken) TableName() string       { return "access_tokens" }
@@ -82,16 +82,16 @@ type FamilyLifetimer interface {
 	FamilyExpiry() time.Time
 }
 
-func newRow(signature string, r fosite.Requester, expires time.Time) (tokenRow, error) {
+func newRow(signature string, r fosite.Requester, expires time.Time) (TokenRow, error) {
 	sess, err := json.Marshal(r.GetSession())
 	if err != nil {
-		return tokenRow{}, fmt.Errorf("encode session: %w", err)
+		return TokenRow{}, fmt.Errorf("encode session: %w", err)
 	}
 	subject := ""
 	if r.GetSession() != nil {
 		subject = r.GetSession().GetSubject()
 	}
-	return tokenRow{
+	return TokenRow{
 		Signature:     signature,
 		RequestID:     r.GetID(),
 		ClientID:      r.GetClient().GetID(),
@@ -120,7 +120,7 @@ func expiry(r fosite.Requester, kind fosite.TokenType, fallback time.Duration, n
 
 // toRequest rebuilds the fosite request stored in row, decoding the
 // session into session (or a new empty one when session is nil).
-func (s *Store) toRequest(ctx context.Context, row *tokenRow, session fosite.Session) (*fosite.Request, error) {
+func (s *Store) toRequest(ctx context.Context, row *TokenRow, session fosite.Session) (*fosite.Request, error) {
 	client, err := s.GetClient(ctx, row.ClientID)
 	if err != nil {
 		return nil, fmt.Errorf("load client %q of token: %w", row.ClientID, err)
@@ -165,7 +165,7 @@ func (s *Store) GetAuthorizeCodeSession(ctx context.Context, signature string, s
 	if err := s.conn(ctx).Where("signature = ?", signature).Take(&row).Error; err != nil {
 		return nil, fosite.ErrNotFound.WithWrap(notFound(err))
 	}
-	req, err := s.toRequest(ctx, &row.tokenRow, session)
+	req, err := s.toRequest(ctx, &row.TokenRow, session)
 	if err != nil {
 		return nil, err
 	}
@@ -206,7 +206,7 @@ func (s *Store) GetAccessTokenSession(ctx context.Context, signature string, ses
 	if err := s.conn(ctx).Where("signature = ?", signature).Take(&row).Error; err != nil {
 		return nil, fosite.ErrNotFound.WithWrap(notFound(err))
 	}
-	return s.toRequest(ctx, &row.tokenRow, session)
+	return s.toRequest(ctx, &row.TokenRow, session)
 }
 
 // DeleteAccessTokenSession deletes one access token.
@@ -221,7 +221,7 @@ func (s *Store) CreateRefreshTokenSession(ctx context.Context, signature, access
 	if err != nil {
 		return err
 	}
-	rt := RefreshToken{tokenRow: row, AccessSignature: accessSignature}
+	rt := RefreshToken{TokenRow: row, AccessSignature: accessSignature}
 	if fl, ok := r.GetSession().(FamilyLifetimer); ok {
 		rt.FamilyExpiresAt = fl.FamilyExpiry().UTC()
 		if !rt.FamilyExpiresAt.IsZero() && rt.FamilyExpiresAt.Before(rt.ExpiresAt) {
@@ -239,7 +239,7 @@ func (s *Store) GetRefreshTokenSession(ctx context.Context, signature string, se
 	if err := s.conn(ctx).Where("signature = ?", signature).Take(&row).Error; err != nil {
 		return nil, fosite.ErrNotFound.WithWrap(notFound(err))
 	}
-	req, err := s.toRequest(ctx, &row.tokenRow, session)
+	req, err := s.toRequest(ctx, &row.TokenRow, session)
 	if err != nil {
 		return nil, err
 	}
@@ -329,7 +329,7 @@ func (s *Store) GetPKCERequestSession(ctx context.Context, signature string, ses
 	if err := s.conn(ctx).Where("signature = ?", signature).Take(&row).Error; err != nil {
 		return nil, fosite.ErrNotFound.WithWrap(notFound(err))
 	}
-	return s.toRequest(ctx, &row.tokenRow, session)
+	return s.toRequest(ctx, &row.TokenRow, session)
 }
 
 // DeletePKCERequestSession deletes a code challenge.
@@ -353,7 +353,7 @@ func (s *Store) GetOpenIDConnectSession(ctx context.Context, code string, r fosi
 	if err := s.conn(ctx).Where("signature = ?", hashKey(code)).Take(&row).Error; err != nil {
 		return nil, fosite.ErrNotFound.WithWrap(notFound(err))
 	}
-	return s.toRequest(ctx, &row.tokenRow, nil)
+	return s.toRequest(ctx, &row.TokenRow, nil)
 }
 
 // DeleteOpenIDConnectSession deletes the OpenID Connect request of a code.

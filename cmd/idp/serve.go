@@ -1,0 +1,344 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/idp/idp/accounts"
+	"github.com/idp/idp/clients"
+	"github.com/idp/idp/consent"
+	"github.com/idp/idp/provider"
+	"github.com/idp/idp/scopes"
+	"github.com/idp/idp/storage"
+)
+
+const serveDescription = `Run the provider: the OAuth 2.0 and OpenID Connect endpoints, the login and
+consent pages, and the admin API when an admin token is configured.
+
+Without --tls-cert and --tls-key, serve refuses to start unless --dev is
+set or --trusted-proxy names the proxy that terminates TLS in front of it.
+With --dev it runs on http://localhost:8080 with its own database
+./idp-dev.db, a demo user and a demo client, for trying idp out.`
+
+// shutdownTimeout bounds how long serve waits for requests in flight
+// when it is asked to stop.
+const shutdownTimeout = 30 * time.Second
+
+// runServe starts the provider and blocks until ctx is cancelled.
+func runServe(ctx context.Context, c *cli, args []string) error {
+	fs := newFlagSet(c, "serve", "serve [flags]", serveDescription)
+	addConfigFlags(fs)
+	cfg, err := loadConfig(c, fs, args)
+	if err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return newUsageError("serve", "serve takes no arguments, got %q", fs.Arg(0))
+	}
+	if err := cfg.ValidateServe(); err != nil {
+		return err
+	}
+	logger := newLogger(c, cfg)
+
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	if cfg.Dev {
+		if err := markDevDatabase(ctx, st); err != nil {
+			return err
+		}
+		logger.WarnContext(ctx, "development mode: plain HTTP, demo credentials; do not use in production", "issuer", cfg.Issuer)
+	} else if err := rejectDevDatabase(ctx, cfg, st); err != nil {
+		return err
+	}
+
+	secrets, err := loadSecretKeys(ctx, c, cfg, st)
+	if err != nil {
+		return err
+	}
+	a, err := newApp(ctx, cfg, st, secrets, logger)
+	if err != nil {
+		return err
+	}
+	if cfg.Dev {
+		demo, err := ensureDemo(ctx, cfg, a)
+		if err != nil {
+			return err
+		}
+		a.provider, err = a.newProvider(demo)
+		if err != nil {
+			return err
+		}
+		printDemo(c, cfg, demo)
+	}
+
+	return a.serve(ctx, c, cfg)
+}
+
+// newLogger builds the process logger: JSON by default, text in --dev.
+func newLogger(c *cli, cfg *Config) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == LogFormatText {
+		return slog.New(slog.NewTextHandler(c.stderr, opts))
+	}
+	return slog.New(slog.NewJSONHandler(c.stderr, opts))
+}
+
+// app is the provider with everything it is built from.
+type app struct {
+	cfg      *Config
+	store    *storage.Store
+	secrets  []provider.SecretKeys
+	logger   *slog.Logger
+	catalog  *scopes.Catalog
+	registry *clients.Registry
+	users    *accounts.Directory
+	keys     *provider.KeySet
+	sessions *consent.Sessions
+	pages    *consent.Pages
+	provider *provider.Provider
+}
+
+// newApp wires the provider from a loaded configuration and an open,
+// migrated store. It creates the first signing key when none exists.
+func newApp(ctx context.Context, cfg *Config, st *storage.Store, secrets []provider.SecretKeys, logger *slog.Logger) (*app, error) {
+	now := time.Now
+	catalog, err := scopes.NewCatalog(cfg.Scopes)
+	if err != nil {
+		return nil, fmt.Errorf("scopes in %s: %w", cfg.ConfigFile, err)
+	}
+	hasher, err := clients.NewSecretHasher(clientHashKeys(secrets)...)
+	if err != nil {
+		return nil, err
+	}
+	views, err := consent.NewViews()
+	if err != nil {
+		return nil, err
+	}
+
+	a := &app{cfg: cfg, store: st, secrets: secrets, logger: logger, catalog: catalog}
+	a.registry = &clients.Registry{
+		Store:  st,
+		Hasher: hasher,
+		Validate: clients.ValidateOptions{
+			AllowLocalhostHTTP: cfg.Dev,
+			KnownScope:         catalog.Known,
+		},
+		Now: now,
+	}
+	a.users = &accounts.Directory{
+		Store:  st,
+		Hasher: accounts.NewHasher(accounts.DefaultParams, cfg.PasswordHashConcurrency),
+		Now:    now,
+		Logger: logger,
+	}
+	a.keys = &provider.KeySet{
+		Store:           st,
+		Secrets:         secrets,
+		IDTokenLifetime: cfg.IDTokenLifetime,
+		ClockSkew:       cfg.ClockSkew,
+		Now:             now,
+	}
+	if err := a.keys.EnsureKey(ctx); err != nil {
+		return nil, err
+	}
+	a.sessions = &consent.Sessions{
+		Store:          st,
+		CSRFKey:        secrets[0].CSRF,
+		IdleTimeout:    cfg.LoginSessionIdleTimeout,
+		Lifetime:       cfg.LoginSessionLifetime,
+		InsecureCookie: cfg.Dev && strings.HasPrefix(cfg.Issuer, "http://"),
+		Now:            now,
+	}
+	a.pages = &consent.Pages{
+		Sessions: a.sessions,
+		Store:    st,
+		Users:    a.users,
+		Catalog:  catalog,
+		Views:    views,
+		Logger:   logger,
+		DevMode:  cfg.Dev,
+		Now:      now,
+	}
+	a.provider, err = a.newProvider(nil)
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// newProvider builds the protocol handler; demo is the --dev demo
+// client, nil outside --dev.
+func (a *app) newProvider(demo *demoAccount) (*provider.Provider, error) {
+	cfg := provider.Config{
+		Issuer:       a.cfg.Issuer,
+		Store:        a.store,
+		Secrets:      a.secrets,
+		Catalog:      a.catalog,
+		ClientHasher: a.registry.Hasher,
+		Sessions:     a.sessions,
+		Pages:        a.pages,
+		Keys:         a.keys,
+		Lifetimes: provider.Lifetimes{
+			AuthCode:      a.cfg.AuthCodeLifetime,
+			AccessToken:   a.cfg.AccessTokenLifetime,
+			IDToken:       a.cfg.IDTokenLifetime,
+			RefreshToken:  a.cfg.RefreshTokenLifetime,
+			RefreshFamily: a.cfg.RefreshFamilyLifetime,
+			AuthFlow:      a.cfg.AuthFlowLifetime,
+		},
+		JWKSCacheLifetime: a.cfg.JWKSCacheLifetime,
+		Logger:            a.logger,
+	}
+	if demo != nil {
+		cfg.DevMode = true
+		cfg.DevClientID = demo.clientID
+		cfg.DevClientSecret = demo.clientSecret
+	}
+	return provider.New(cfg)
+}
+
+// handler returns the public handler with transport handling.
+func (a *app) handler() http.Handler {
+	t := &provider.Transport{TrustedProxies: a.cfg.TrustedProxies, Logger: a.logger}
+	return t.Wrap(a.provider.Handler())
+}
+
+// serve runs the public listener and, when an admin token is set, the
+// admin listener, until ctx is cancelled; then it stops both
+// gracefully, letting requests in flight finish.
+func (a *app) serve(ctx context.Context, c *cli, cfg *Config) error {
+	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12}
+	public := newHTTPServer(cfg.Listen, a.handler(), a.logger)
+	public.TLSConfig = tlsConfig
+
+	admin, err := a.adminServer(c, cfg)
+	if err != nil {
+		return err
+	}
+
+	errc := make(chan error, 2)
+	useTLS := cfg.TLSCert != ""
+	go func() {
+		a.logger.InfoContext(ctx, "public listener started", "addr", cfg.Listen, "issuer", cfg.Issuer, "tls", useTLS)
+		var err error
+		if useTLS {
+			err = public.ListenAndServeTLS(cfg.TLSCert, cfg.TLSKey)
+		} else {
+			err = public.ListenAndServe()
+		}
+		errc <- fmt.Errorf("public listener %s: %w", cfg.Listen, err)
+	}()
+	if admin != nil {
+		admin.TLSConfig = tlsConfig
+		go func() {
+			a.logger.InfoContext(ctx, "admin listener started", "addr", cfg.AdminListen, "tls", useTLS)
+			var err error
+			if useTLS {
+				err = admin.ListenAndServeTLS(cfg.TLSCert, cfg.TLSKey)
+			} else {
+				err = admin.ListenAndServe()
+			}
+			errc <- fmt.Errorf("admin listener %s: %w", cfg.AdminListen, err)
+		}()
+	}
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	a.logger.Info("shutting down, waiting for requests in flight")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	err = public.Shutdown(shutdownCtx)
+	if admin != nil {
+		err = errors.Join(err, admin.Shutdown(shutdownCtx))
+	}
+	return err
+}
+
+// adminServer returns the admin API server, or nil when no admin token
+// is configured. Plain HTTP is allowed only on a loopback address.
+func (a *app) adminServer(c *cli, cfg *Config) (*http.Server, error) {
+	tokens, err := loadAdminTokens(c, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if len(tokens) == 0 {
+		a.logger.Info("admin API is off: set IDP_ADMIN_TOKEN or --admin-token-file to turn it on")
+		return nil, nil
+	}
+	if cfg.TLSCert == "" && !isLoopbackListen(cfg.AdminListen) {
+		return nil, fmt.Errorf("--admin-listen %s is not a loopback address, and the admin API serves plain HTTP only on loopback; "+
+			"bind it to 127.0.0.1 or [::1], or set --tls-cert and --tls-key", cfg.AdminListen)
+	}
+	raw := make([][]byte, len(tokens))
+	for i, t := range tokens {
+		raw[i] = []byte(t)
+	}
+	h, err := clients.NewAdminHandler(clients.AdminConfig{Registry: a.registry, Tokens: raw, Logger: a.logger})
+	if err != nil {
+		return nil, fmt.Errorf("admin API: %w", err)
+	}
+	return newHTTPServer(cfg.AdminListen, h, a.logger), nil
+}
+
+func newHTTPServer(addr string, h http.Handler, logger *slog.Logger) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+}
+
+// isLoopbackListen reports whether a listen address binds only to a
+// loopback interface.
+func isLoopbackListen(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// rejectDevDatabase refuses a database seeded by --dev outside --dev:
+// its demo user and client have published credentials.
+func rejectDevDatabase(ctx context.Context, cfg *Config, st *storage.Store) error {
+	_, err := st.Setting(ctx, storage.SettingDevSeed)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read the --dev marker from the database: %w", err)
+	}
+	return fmt.Errorf("database %s was created by idp serve --dev and holds demo credentials; "+
+		"run it with --dev, or use a new database for production (--database)", redactDSN(cfg.Database))
+}
+
+// devURL returns the issuer URL with a path.
+func devURL(issuer, path string) string {
+	u, _ := url.Parse(issuer)
+	u.Path = strings.TrimSuffix(u.Path, "/") + path
+	return u.String()
+}

@@ -1,0 +1,63 @@
+package provider
+
+import (
+	"time"
+
+	"github.com/ory/fosite"
+	"github.com/ory/fosite/handler/openid"
+	"github.com/ory/fosite/token/jwt"
+)
+
+// Session is what idp keeps with every code and token it issues. It
+// embeds fosite's OpenID Connect session, which fosite's handlers need,
+// and adds the facts idp's own checks read back at the token endpoint.
+//
+// Sessions are stored as JSON, so every field is a plain value.
+type Session struct {
+	*openid.DefaultSession
+
+	// UserID is the internal id of the signed-in user, empty for
+	// client_credentials.
+	UserID string `json:"user_id,omitempty"`
+	// SID is the public id of the login session, sent as the sid claim.
+	SID string `json:"sid,omitempty"`
+	// AuthTime is when the user last entered their password.
+	AuthTime time.Time `json:"auth_time,omitzero"`
+	// FamilyExpiresAt is the absolute end of the refresh-token family
+	// this grant started; rotation never moves it.
+	FamilyExpiresAt time.Time `json:"family_expires_at,omitzero"`
+	// CodeChallenge and CodeChallengeMethod are the PKCE challenge sent
+	// to the authorization endpoint, empty when none was sent.
+	CodeChallenge       string `json:"code_challenge,omitempty"`
+	CodeChallengeMethod string `json:"code_challenge_method,omitempty"`
+}
+
+// NewSession returns an empty session, the type fosite decodes stored
+// tokens into.
+func NewSession() *Session {
+	return &Session{DefaultSession: &openid.DefaultSession{
+		Claims:  &jwt.IDTokenClaims{},
+		Headers: &jwt.Headers{},
+	}}
+}
+
+// NewFositeSession returns NewSession as a fosite.Session, the form
+// storage.Options wants.
+func NewFositeSession() fosite.Session { return NewSession() }
+
+// Clone returns a deep copy; fosite clones sessions before it changes
+// them for a new token.
+func (s *Session) Clone() fosite.Session {
+	if s == nil {
+		return nil
+	}
+	c := *s
+	if s.DefaultSession != nil {
+		c.DefaultSession = s.DefaultSession.Clone().(*openid.DefaultSession)
+	}
+	return &c
+}
+
+// FamilyExpiry returns when the refresh-token family ends; storage
+// uses it to keep replay-detection rows long enough.
+func (s *Session) FamilyExpiry() time.Time { return s.FamilyExpiresAt }

@@ -1,0 +1,125 @@
+package provider
+
+import (
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+)
+
+// HSTSValue is the Strict-Transport-Security header of every HTTPS
+// response: two years, subdomains included. Preloading is not added by
+// default because it commits the whole registered domain.
+const HSTSValue = "max-age=63072000; includeSubDomains"
+
+// Transport is how requests reach idp: directly, or through reverse
+// proxies that terminate TLS.
+type Transport struct {
+	// TrustedProxies are the networks whose X-Forwarded-For and
+	// X-Forwarded-Proto headers are believed. Empty: none are.
+	TrustedProxies []netip.Prefix
+	// HSTSPreload adds "; preload" to the HSTS header.
+	HSTSPreload bool
+	Logger      *slog.Logger
+}
+
+// trusted reports whether addr belongs to a trusted proxy.
+func (t *Transport) trusted(addr netip.Addr) bool {
+	for _, p := range t.TrustedProxies {
+		if p.Contains(addr.Unmap()) {
+			return true
+		}
+	}
+	return false
+}
+
+// remoteAddr returns the address of the direct peer.
+func remoteAddr(r *http.Request) netip.Addr {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	addr, _ := netip.ParseAddr(host)
+	return addr.Unmap()
+}
+
+// ClientIP returns the address of the client: the direct peer, or,
+// when the peer is a trusted proxy, the rightmost X-Forwarded-For entry
+// that is not itself a trusted proxy. Entries left of that one could
+// have been written by anyone.
+func (t *Transport) ClientIP(r *http.Request) netip.Addr {
+	peer := remoteAddr(r)
+	if !t.trusted(peer) {
+		return peer
+	}
+	var hops []string
+	for _, h := range r.Header.Values("X-Forwarded-For") {
+		hops = append(hops, strings.Split(h, ",")...)
+	}
+	for i := len(hops) - 1; i >= 0; i-- {
+		addr, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+		if err != nil {
+			return peer
+		}
+		if !t.trusted(addr) {
+			return addr.Unmap()
+		}
+	}
+	return peer
+}
+
+// IsHTTPS reports whether the client reached idp over HTTPS: TLS on
+// this connection, or X-Forwarded-Proto: https from a trusted proxy.
+func (t *Transport) IsHTTPS(r *http.Request) bool {
+	if r.TLS != nil {
+		return true
+	}
+	if !t.trusted(remoteAddr(r)) {
+		return false
+	}
+	return strings.EqualFold(strings.TrimSpace(r.Header.Get("X-Forwarded-Proto")), "https")
+}
+
+// Wrap adds HSTS to HTTPS responses and writes one access log line per
+// request. The log records the path without its query string, which can
+// hold codes and tokens.
+func (t *Transport) Wrap(next http.Handler) http.Handler {
+	hsts := HSTSValue
+	if t.HSTSPreload {
+		hsts += "; preload"
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		if t.IsHTTPS(r) {
+			w.Header().Set("Strict-Transport-Security", hsts)
+		}
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		if t.Logger != nil {
+			t.Logger.InfoContext(r.Context(), "request",
+				"method", r.Method,
+				"path", r.URL.Path,
+				"status", rec.status,
+				"duration_ms", float64(time.Since(start).Microseconds())/1000,
+				"remote_addr", t.ClientIP(r).String())
+		}
+	})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status      int
+	wroteHeader bool
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if !s.wroteHeader {
+		s.status = code
+		s.wroteHeader = true
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
