@@ -138,17 +138,17 @@ func decodeScopes(node *yaml.Node) ([]scopes.Scope, error) {
 		var sc scopes.Scope
 		for i := 0; i+1 < len(item.Content); i += 2 {
 			k, v := item.Content[i], item.Content[i+1]
+			if k.Value != "name" && k.Value != "description" {
+				return nil, fmt.Errorf("scopes: line %d: unknown key %q; a scope has only name and description",
+					k.Line, k.Value)
+			}
 			if v.Kind != yaml.ScalarNode {
 				return nil, fmt.Errorf("scopes: line %d: %s must be a string", v.Line, k.Value)
 			}
-			switch k.Value {
-			case "name":
+			if k.Value == "name" {
 				sc.Name = v.Value
-			case "description":
+			} else {
 				sc.Description = v.Value
-			default:
-				return nil, fmt.Errorf("scopes: line %d: unknown key %q; a scope has only name and description",
-					k.Line, k.Value)
 			}
 		}
 		if sc.Name == "" {

@@ -252,6 +252,10 @@ func (p *testProvider) newRelyingParty(md clients.Metadata) *relyingParty {
 	if err != nil {
 		p.t.Fatalf("discovery: %v", err)
 	}
+	redirect := ""
+	if len(md.RedirectURIs) > 0 {
+		redirect = md.RedirectURIs[0]
+	}
 	return &relyingParty{
 		t:    p.t,
 		p:    p,
@@ -260,7 +264,7 @@ func (p *testProvider) newRelyingParty(md clients.Metadata) *relyingParty {
 			ClientID:     md.ClientID,
 			ClientSecret: md.ClientSecret,
 			Endpoint:     op.Endpoint(),
-			RedirectURL:  md.RedirectURIs[0],
+			RedirectURL:  redirect,
 			Scopes:       strings.Fields(md.Scope),
 		},
 		verifier: op.Verifier(&oidc.Config{ClientID: md.ClientID}),
@@ -385,13 +389,13 @@ type tokenResponse struct {
 
 func (rp *relyingParty) post(endpoint string, form url.Values) tokenResponse {
 	rp.t.Helper()
+	if rp.config.ClientSecret == "" {
+		form.Set("client_id", rp.config.ClientID)
+	}
 	req, _ := http.NewRequest(http.MethodPost, endpoint, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	if rp.config.ClientSecret != "" {
 		req.SetBasicAuth(url.QueryEscape(rp.config.ClientID), url.QueryEscape(rp.config.ClientSecret))
-	} else {
-		form.Set("client_id", rp.config.ClientID)
-		req.Body = io.NopCloser(strings.NewReader(form.Encode()))
 	}
 	resp, err := rp.p.server.Client().Do(req)
 	if err != nil {

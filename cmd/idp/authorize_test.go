@@ -1,0 +1,503 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+
+	"github.com/idp/idp/clients"
+	"github.com/idp/idp/provider"
+)
+
+// pkceChallenge returns the S256 challenge of a verifier.
+func pkceChallenge(verifier string) string {
+	return oauth2.S256ChallengeFromVerifier(verifier)
+}
+
+// authURL builds an authorization URL with PKCE and the given extra
+// parameters; an empty value removes a parameter.
+func (rp *relyingParty) authURL(verifier string, extra map[string]string) string {
+	u, _ := url.Parse(rp.config.AuthCodeURL("state-"+oauth2.GenerateVerifier(),
+		oidc.Nonce("nonce-"+oauth2.GenerateVerifier()),
+		oauth2.S256ChallengeOption(verifier)))
+	q := u.Query()
+	for k, v := range extra {
+		if v == "" {
+			q.Del(k)
+		} else {
+			q.Set(k, v)
+		}
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// exchange redeems a code at the token endpoint as rp.
+func (rp *relyingParty) exchange(code, verifier string) tokenResponse {
+	form := url.Values{
+		"grant_type":   {"authorization_code"},
+		"code":         {code},
+		"redirect_uri": {rp.config.RedirectURL},
+	}
+	if verifier != "" {
+		form.Set("code_verifier", verifier)
+	}
+	return rp.post(rp.p.issuer+provider.TokenPath, form)
+}
+
+func TestAuthorizeErrorPages(t *testing.T) {
+	p := newTestProvider(t)
+	md := p.createClient(clients.Metadata{})
+	rp := p.newRelyingParty(md)
+	verifier := oauth2.GenerateVerifier()
+
+	tests := []struct {
+		name  string
+		extra map[string]string
+		// wantPage is a phrase of the HTML error page.
+		wantPage string
+	}{
+		{"unknown client", map[string]string{"client_id": "no-such-client"}, "not registered"},
+		{"mismatched redirect URI", map[string]string{"redirect_uri": "https://evil.example.com/callback"}, "has not registered"},
+		{"redirect URI with trailing slash", map[string]string{"redirect_uri": "https://app.example.com/callback/"}, "has not registered"},
+		{"redirect URI with userinfo", map[string]string{"redirect_uri": "https://app.example.com@evil.example.com/callback"}, "not allowed"},
+		{"redirect URI with fragment", map[string]string{"redirect_uri": "https://app.example.com/callback#x"}, "not allowed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := p.newBrowser().get(rp.authURL(verifier, tt.extra))
+			if got.status != http.StatusBadRequest {
+				t.Fatalf("status: got %d, want 400; location %q", got.status, got.location)
+			}
+			if got.location != "" {
+				t.Errorf("redirected to %q; an unverified redirect URI must never be used", got.location)
+			}
+			if !strings.Contains(got.body, tt.wantPage) {
+				t.Errorf("page lacks %q:\n%s", tt.wantPage, got.body)
+			}
+		})
+	}
+}
+
+func TestAuthorizeRedirectedErrors(t *testing.T) {
+	p := newTestProvider(t)
+	md := p.createClient(clients.Metadata{})
+	rp := p.newRelyingParty(md)
+	verifier := oauth2.GenerateVerifier()
+
+	tests := []struct {
+		name      string
+		extra     map[string]string
+		wantError string
+	}{
+		{"missing PKCE", map[string]string{"code_challenge": "", "code_challenge_method": ""}, "invalid_request"},
+		{"plain PKCE", map[string]string{"code_challenge": verifier, "code_challenge_method": "plain"}, "invalid_request"},
+		{"PKCE method missing", map[string]string{"code_challenge_method": ""}, "invalid_request"},
+		{"scope not registered", map[string]string{"scope": "openid phone"}, "invalid_scope"},
+		{"unsupported response type", map[string]string{"response_type": "token"}, "unsupported_response_type"},
+		{"request object", map[string]string{"request": "eyJhbGciOiJub25lIn0.e30."}, "request_not_supported"},
+		{"request URI", map[string]string{"request_uri": "https://evil.example.com/req"}, "request_uri_not_supported"},
+		{"prompt none without session", map[string]string{"prompt": "none"}, "login_required"},
+		{"bad max_age", map[string]string{"max_age": "-1"}, "invalid_request"},
+		{"invalid id_token_hint", map[string]string{"id_token_hint": "not-a-jwt"}, "invalid_request"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := p.newBrowser().get(rp.authURL(verifier, tt.extra))
+			if got.status != http.StatusSeeOther {
+				t.Fatalf("status: got %d, want 303 to the app:\n%s", got.status, got.body)
+			}
+			loc, _ := url.Parse(got.location)
+			if !strings.HasPrefix(got.location, md.RedirectURIs[0]+"?") {
+				t.Fatalf("redirected to %q, want the registered redirect URI", got.location)
+			}
+			q := loc.Query()
+			if q.Get("error") != tt.wantError {
+				t.Errorf("error: got %q (%s), want %q", q.Get("error"), q.Get("error_description"), tt.wantError)
+			}
+			if q.Get("iss") != p.issuer {
+				t.Errorf("iss: got %q, want %q", q.Get("iss"), p.issuer)
+			}
+			if q.Get("state") == "" {
+				t.Error("state missing from error redirect")
+			}
+		})
+	}
+}
+
+func TestWrongPasswordShowsLoginAgain(t *testing.T) {
+	p := newTestProvider(t)
+	p.createUser("alice")
+	rp := p.newRelyingParty(p.createClient(clients.Metadata{}))
+	b := p.newBrowser()
+
+	login := b.get(rp.authURL(oauth2.GenerateVerifier(), nil))
+	for _, creds := range [][2]string{{"alice", "wrong password"}, {"nobody", testPassword}} {
+		got := b.submit(login, url.Values{"username": {creds[0]}, "password": {creds[1]}})
+		if got.status != http.StatusUnauthorized {
+			t.Errorf("%s: status got %d, want 401", creds[0], got.status)
+		}
+		if !strings.Contains(got.body, "Incorrect username or password") {
+			t.Errorf("%s: page lacks the uniform message:\n%s", creds[0], got.body)
+		}
+	}
+}
+
+func TestDeniedConsentReturnsAccessDenied(t *testing.T) {
+	p := newTestProvider(t)
+	p.createUser("alice")
+	md := p.createClient(clients.Metadata{})
+	rp := p.newRelyingParty(md)
+	b := p.newBrowser()
+
+	login := b.get(rp.authURL(oauth2.GenerateVerifier(), nil))
+	consentPage := b.submit(login, url.Values{"username": {"alice"}, "password": {testPassword}})
+	got := b.submit(consentPage, url.Values{"decision": {"deny"}})
+	loc, _ := url.Parse(got.location)
+	if got.status != http.StatusSeeOther || loc.Query().Get("error") != "access_denied" {
+		t.Fatalf("got %d to %q, want a redirect with error=access_denied", got.status, got.location)
+	}
+}
+
+func TestConsentFromAnotherBrowserFails(t *testing.T) {
+	p := newTestProvider(t)
+	p.createUser("alice")
+	rp := p.newRelyingParty(p.createClient(clients.Metadata{}))
+	victim := p.newBrowser()
+	login := victim.get(rp.authURL(oauth2.GenerateVerifier(), nil))
+	consentPage := victim.submit(login, url.Values{"username": {"alice"}, "password": {testPassword}})
+
+	// An attacker replays the victim's consent form, CSRF token
+	// included, from a cookie jar of their own.
+	attacker := p.newBrowser()
+	attacker.get(rp.authURL(oauth2.GenerateVerifier(), nil))
+	got := attacker.submit(consentPage, url.Values{"decision": {"approve"}})
+	if got.status == http.StatusSeeOther && strings.Contains(got.location, "code=") {
+		t.Fatalf("consent replayed from another browser issued a code: %s", got.location)
+	}
+}
+
+func TestConsentRemembered(t *testing.T) {
+	p := newTestProvider(t)
+	p.createUser("alice")
+	md := p.createClient(clients.Metadata{Scope: "openid profile email offline_access"})
+	rp := p.newRelyingParty(md)
+	b := p.newBrowser()
+
+	first := signIn(t, b, rp.authURL(oauth2.GenerateVerifier(), map[string]string{"scope": "openid profile"}), "alice", testPassword)
+	if first.Query().Get("code") == "" {
+		t.Fatalf("first sign-in: no code in %s", first)
+	}
+
+	tests := []struct {
+		name   string
+		extra  map[string]string
+		wantTo string // "app" for a code, "consent" for the consent page
+	}{
+		{"same scopes skip consent", map[string]string{"scope": "openid profile"}, "app"},
+		{"fewer scopes skip consent", map[string]string{"scope": "openid"}, "app"},
+		{"new scope asks again", map[string]string{"scope": "openid email"}, "consent"},
+		{"prompt consent always asks", map[string]string{"scope": "openid", "prompt": "consent"}, "consent"},
+		{"offline_access always asks", map[string]string{"scope": "openid offline_access"}, "consent"},
+		{"prompt none with consent", map[string]string{"scope": "openid profile", "prompt": "none"}, "app"},
+		{"prompt login shows login", map[string]string{"scope": "openid", "prompt": "login"}, "login"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := b.get(rp.authURL(oauth2.GenerateVerifier(), tt.extra))
+			switch tt.wantTo {
+			case "app":
+				if got.status != http.StatusSeeOther || !strings.Contains(got.location, "code=") {
+					t.Fatalf("got %d at %s (%s), want a code", got.status, got.url, got.location)
+				}
+			case "consent":
+				if !strings.Contains(got.body, `name="decision"`) {
+					t.Fatalf("got %d at %s, want the consent page", got.status, got.url)
+				}
+			case "login":
+				if !strings.Contains(got.body, `name="password"`) {
+					t.Fatalf("got %d at %s, want the login page", got.status, got.url)
+				}
+			}
+		})
+	}
+
+	t.Run("prompt none needing consent", func(t *testing.T) {
+		got := b.get(rp.authURL(oauth2.GenerateVerifier(), map[string]string{"scope": "openid email", "prompt": "none"}))
+		loc, _ := url.Parse(got.location)
+		if loc == nil || loc.Query().Get("error") != "consent_required" {
+			t.Fatalf("got %d to %q, want error=consent_required", got.status, got.location)
+		}
+	})
+}
+
+func TestCodeReplayRevokesTokens(t *testing.T) {
+	p := newTestProvider(t)
+	p.createUser("alice")
+	rp := p.newRelyingParty(p.createClient(clients.Metadata{}))
+	verifier := oauth2.GenerateVerifier()
+	back := signIn(t, p.newBrowser(), rp.authURL(verifier, nil), "alice", testPassword)
+	code := back.Query().Get("code")
+
+	first := rp.exchange(code, verifier)
+	if first.status != http.StatusOK {
+		t.Fatalf("first exchange: %d %s", first.status, first.body)
+	}
+	second := rp.exchange(code, verifier)
+	if second.status != http.StatusBadRequest || second.json["error"] != "invalid_grant" {
+		t.Fatalf("replayed code: got %d %s, want 400 invalid_grant", second.status, second.body)
+	}
+	if got := rp.introspect(first.json["access_token"].(string)); got.json["active"] != false {
+		t.Errorf("access token issued by a replayed code still active: %s", got.body)
+	}
+	if got := rp.refresh(first.json["refresh_token"].(string)); got.json["error"] != "invalid_grant" {
+		t.Errorf("refresh token issued by a replayed code still works: %d %s", got.status, got.body)
+	}
+}
+
+func TestCodeRedeemedByAnotherClient(t *testing.T) {
+	p := newTestProvider(t)
+	p.createUser("alice")
+	md := p.createClient(clients.Metadata{})
+	rp := p.newRelyingParty(md)
+	other := p.newRelyingParty(p.createClient(clients.Metadata{ClientName: "Other app"}))
+	verifier := oauth2.GenerateVerifier()
+	code := signIn(t, p.newBrowser(), rp.authURL(verifier, nil), "alice", testPassword).Query().Get("code")
+
+	got := other.exchange(code, verifier)
+	if got.status != http.StatusBadRequest || got.json["error"] != "invalid_grant" {
+		t.Fatalf("code redeemed by another client: got %d %s, want invalid_grant", got.status, got.body)
+	}
+}
+
+func TestPKCEAtTokenEndpoint(t *testing.T) {
+	p := newTestProvider(t)
+	p.createUser("alice")
+	strict := p.newRelyingParty(p.createClient(clients.Metadata{}))
+	optional := p.newRelyingParty(p.createClient(clients.Metadata{ClientName: "Legacy app", PKCE: "optional"}))
+
+	t.Run("wrong verifier invalidates the code", func(t *testing.T) {
+		verifier := oauth2.GenerateVerifier()
+		code := signIn(t, p.newBrowser(), strict.authURL(verifier, nil), "alice", testPassword).Query().Get("code")
+		if got := strict.exchange(code, oauth2.GenerateVerifier()); got.json["error"] != "invalid_grant" {
+			t.Fatalf("wrong verifier: got %d %s", got.status, got.body)
+		}
+		if got := strict.exchange(code, verifier); got.json["error"] != "invalid_grant" {
+			t.Fatalf("right verifier after a wrong one: got %d %s, want invalid_grant", got.status, got.body)
+		}
+	})
+	t.Run("missing verifier invalidates the code", func(t *testing.T) {
+		verifier := oauth2.GenerateVerifier()
+		code := signIn(t, p.newBrowser(), strict.authURL(verifier, nil), "alice", testPassword).Query().Get("code")
+		if got := strict.exchange(code, ""); got.json["error"] != "invalid_grant" {
+			t.Fatalf("missing verifier: got %d %s", got.status, got.body)
+		}
+		if got := strict.exchange(code, verifier); got.json["error"] != "invalid_grant" {
+			t.Fatalf("verifier after a missing one: got %d %s, want invalid_grant", got.status, got.body)
+		}
+	})
+	t.Run("optional client without challenge", func(t *testing.T) {
+		u := optional.authURL("", map[string]string{"code_challenge": "", "code_challenge_method": ""})
+		code := signIn(t, p.newBrowser(), u, "alice", testPassword).Query().Get("code")
+		if got := optional.exchange(code, ""); got.status != http.StatusOK {
+			t.Fatalf("PKCE-optional client without PKCE: got %d %s", got.status, got.body)
+		}
+	})
+	t.Run("verifier without challenge", func(t *testing.T) {
+		u := optional.authURL("", map[string]string{"code_challenge": "", "code_challenge_method": ""})
+		code := signIn(t, p.newBrowser(), u, "alice", testPassword).Query().Get("code")
+		if got := optional.exchange(code, oauth2.GenerateVerifier()); got.json["error"] != "invalid_grant" {
+			t.Fatalf("verifier without challenge: got %d %s, want invalid_grant", got.status, got.body)
+		}
+	})
+	t.Run("optional client that sends a challenge", func(t *testing.T) {
+		verifier := oauth2.GenerateVerifier()
+		code := signIn(t, p.newBrowser(), optional.authURL(verifier, nil), "alice", testPassword).Query().Get("code")
+		if got := optional.exchange(code, ""); got.json["error"] != "invalid_grant" {
+			t.Fatalf("challenge sent, no verifier: got %d %s, want invalid_grant", got.status, got.body)
+		}
+	})
+	t.Run("optional client plain is rejected", func(t *testing.T) {
+		v := oauth2.GenerateVerifier()
+		got := p.newBrowser().get(optional.authURL(v, map[string]string{"code_challenge": v, "code_challenge_method": "plain"}))
+		if !strings.Contains(got.location, "error=invalid_request") {
+			t.Fatalf("plain: got %d to %q", got.status, got.location)
+		}
+	})
+}
+
+func TestPublicClientSignIn(t *testing.T) {
+	p := newTestProvider(t)
+	p.createUser("alice")
+	md := p.createClient(clients.Metadata{
+		ClientName:              "Native app",
+		RedirectURIs:            []string{"http://127.0.0.1/callback"},
+		TokenEndpointAuthMethod: "none",
+	})
+	rp := p.newRelyingParty(md)
+	verifier := oauth2.GenerateVerifier()
+	// RFC 8252: a loopback redirect URI may use any port at request time.
+	u := rp.authURL(verifier, map[string]string{"redirect_uri": "http://127.0.0.1:49152/callback"})
+	rp.config.RedirectURL = "http://127.0.0.1:49152/callback"
+	code := signIn(t, p.newBrowser(), u, "alice", testPassword).Query().Get("code")
+	got := rp.exchange(code, verifier)
+	if got.status != http.StatusOK {
+		t.Fatalf("public client exchange: %d %s", got.status, got.body)
+	}
+}
+
+func TestRevocationAndIntrospection(t *testing.T) {
+	p := newTestProvider(t)
+	p.createUser("alice")
+	rp := p.newRelyingParty(p.createClient(clients.Metadata{}))
+	other := p.newRelyingParty(p.createClient(clients.Metadata{ClientName: "Other app"}))
+	rs := p.newRelyingParty(p.createClient(clients.Metadata{
+		ClientName: "API", GrantTypes: []string{"client_credentials"}, RedirectURIs: []string{}, Scope: "profile", ResourceServer: true,
+	}))
+	verifier := oauth2.GenerateVerifier()
+	code := signIn(t, p.newBrowser(), rp.authURL(verifier, nil), "alice", testPassword).Query().Get("code")
+	tok := rp.exchange(code, verifier)
+	access := tok.json["access_token"].(string)
+
+	if got := rp.introspect(access); got.json["active"] != true || got.json["client_id"] != rp.config.ClientID {
+		t.Errorf("own token introspection: %s", got.body)
+	}
+	if got := other.introspect(access); got.json["active"] != false {
+		t.Errorf("another client's token introspected as active: %s", got.body)
+	}
+	if got := rs.introspect(access); got.json["active"] != true {
+		t.Errorf("resource server introspection: %s", got.body)
+	}
+
+	bearer, _ := http.NewRequest(http.MethodPost, p.issuer+provider.IntrospectPath, strings.NewReader("token="+access))
+	bearer.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	bearer.Header.Set("Authorization", "Bearer "+access)
+	if resp, err := p.server.Client().Do(bearer); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("introspection with a bearer token as credential: got %v %v, want 401", resp.StatusCode, err)
+	}
+
+	if got := other.revoke(access); got.status != http.StatusBadRequest || got.json["error"] != "unauthorized_client" {
+		t.Errorf("revoking another client's token: got %d %s, want 400 unauthorized_client", got.status, got.body)
+	}
+	if got := rp.introspect(access); got.json["active"] != true {
+		t.Errorf("token revoked by another client: %s", got.body)
+	}
+	if got := rp.revoke(access); got.status != http.StatusOK {
+		t.Errorf("revoke own token: %d %s", got.status, got.body)
+	}
+	if got := rp.introspect(access); got.json["active"] != false {
+		t.Errorf("revoked token still active: %s", got.body)
+	}
+	if got := rp.refresh(tok.json["refresh_token"].(string)); got.json["error"] != "invalid_grant" {
+		t.Errorf("refresh token of a revoked grant: %d %s", got.status, got.body)
+	}
+	if got := rp.revoke("idp_at_unknown.token"); got.status != http.StatusOK {
+		t.Errorf("revoke unknown token: got %d, want 200", got.status)
+	}
+}
+
+func TestClientCredentials(t *testing.T) {
+	p := newTestProvider(t)
+	md := p.createClient(clients.Metadata{
+		ClientName: "Batch job", GrantTypes: []string{"client_credentials"}, RedirectURIs: []string{}, Scope: "profile",
+	})
+	rp := p.newRelyingParty(md)
+	got := rp.post(p.issuer+provider.TokenPath, url.Values{"grant_type": {"client_credentials"}, "scope": {"profile"}})
+	if got.status != http.StatusOK || got.json["scope"] != "profile" {
+		t.Fatalf("client_credentials: %d %s", got.status, got.body)
+	}
+	rp.config.ClientSecret = "wrong"
+	if got := rp.post(p.issuer+provider.TokenPath, url.Values{"grant_type": {"client_credentials"}}); got.status != http.StatusUnauthorized {
+		t.Errorf("wrong secret: got %d %s, want 401", got.status, got.body)
+	}
+}
+
+func TestDisabledUserLosesAccess(t *testing.T) {
+	p := newTestProvider(t)
+	user := p.createUser("alice")
+	rp := p.newRelyingParty(p.createClient(clients.Metadata{}))
+	b := p.newBrowser()
+	verifier := oauth2.GenerateVerifier()
+	code := signIn(t, b, rp.authURL(verifier, nil), "alice", testPassword).Query().Get("code")
+	tok := rp.exchange(code, verifier)
+
+	if err := p.app.users.Disable(context.Background(), user.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := rp.refresh(tok.json["refresh_token"].(string)); got.json["error"] != "invalid_grant" {
+		t.Errorf("refresh for a disabled user: %d %s", got.status, got.body)
+	}
+	if got := rp.introspect(tok.json["access_token"].(string)); got.json["active"] != false {
+		t.Errorf("access token of a disabled user: %s", got.body)
+	}
+	if got := b.get(rp.authURL(oauth2.GenerateVerifier(), nil)); !strings.Contains(got.body, `name="password"`) {
+		t.Errorf("session of a disabled user still signed in: %d %s", got.status, got.location)
+	}
+}
+
+func TestRefreshFamilyLifetime(t *testing.T) {
+	p := newTestProvider(t, func(c *Config) { c.RefreshFamilyLifetime = 2 * time.Second })
+	p.createUser("alice")
+	rp := p.newRelyingParty(p.createClient(clients.Metadata{}))
+	verifier := oauth2.GenerateVerifier()
+	code := signIn(t, p.newBrowser(), rp.authURL(verifier, nil), "alice", testPassword).Query().Get("code")
+	tok := rp.exchange(code, verifier)
+	refreshed := rp.refresh(tok.json["refresh_token"].(string))
+	if refreshed.status != http.StatusOK {
+		t.Fatalf("refresh within the family lifetime: %d %s", refreshed.status, refreshed.body)
+	}
+	time.Sleep(2100 * time.Millisecond)
+	if got := rp.refresh(refreshed.json["refresh_token"].(string)); got.json["error"] != "invalid_grant" {
+		t.Errorf("refresh after the family lifetime: %d %s", got.status, got.body)
+	}
+}
+
+func TestRefreshScope(t *testing.T) {
+	p := newTestProvider(t)
+	p.createUser("alice")
+	rp := p.newRelyingParty(p.createClient(clients.Metadata{}))
+	verifier := oauth2.GenerateVerifier()
+	code := signIn(t, p.newBrowser(), rp.authURL(verifier, map[string]string{"scope": "openid offline_access"}), "alice", testPassword).Query().Get("code")
+	tok := rp.exchange(code, verifier)
+	got := rp.post(p.issuer+provider.TokenPath, url.Values{
+		"grant_type": {"refresh_token"}, "refresh_token": {tok.json["refresh_token"].(string)}, "scope": {"openid email"},
+	})
+	if got.json["error"] != "invalid_scope" {
+		t.Errorf("widening refresh: got %d %s, want invalid_scope", got.status, got.body)
+	}
+}
+
+func TestLogsHoldNoSecrets(t *testing.T) {
+	p := newTestProvider(t)
+	p.createUser("alice")
+	md := p.createClient(clients.Metadata{})
+	rp := p.newRelyingParty(md)
+	verifier := oauth2.GenerateVerifier()
+	code := signIn(t, p.newBrowser(), rp.authURL(verifier, nil), "alice", testPassword).Query().Get("code")
+	tok := rp.exchange(code, verifier)
+	rp.refresh(tok.json["refresh_token"].(string))
+	rp.exchange(code, verifier)
+
+	logs := p.logs.String()
+	if !strings.Contains(logs, "token issued") {
+		t.Fatalf("log capture is empty or incomplete:\n%s", logs)
+	}
+	for name, secret := range map[string]string{
+		"password":      testPassword,
+		"client secret": md.ClientSecret,
+		"code":          code,
+		"access token":  tok.json["access_token"].(string),
+		"refresh token": tok.json["refresh_token"].(string),
+		"verifier":      verifier,
+	} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("log contains the %s", name)
+		}
+	}
+}
