@@ -99,14 +99,16 @@ func (f *clientMetadataFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.redirectURIs, "redirect-uri",
 		"redirect `URI`, compared as an exact string; repeat the flag for several")
 	fs.Var(&f.grantTypes, "grant-type",
-		"grant `types`, comma-separated or repeated: authorization_code, refresh_token, client_credentials")
+		"grant `types`, comma-separated or repeated: authorization_code (the default), "+
+			"refresh_token, client_credentials")
 	fs.Var(&f.scope, "scope", "space-separated `scopes` the client may request, such as \"openid profile\"")
 	fs.BoolVar(&f.public, "public", false,
 		"the client cannot keep a secret (a native or browser app): no secret, PKCE always required")
-	fs.StringVar(&f.pkce, "pkce", "", "`required` or optional; only a confidential client may make PKCE optional")
+	fs.StringVar(&f.pkce, "pkce", "",
+		"PKCE `mode`: required (the default) or optional; only a confidential client may make PKCE optional")
 	fs.StringVar(&f.authMethod, "token-endpoint-auth-method", "",
-		"how the client authenticates at the token endpoint: `method` client_secret_basic, "+
-			"client_secret_post or none")
+		"`method` the client authenticates with at the token endpoint: client_secret_basic "+
+			"(the default), client_secret_post, or none for a public client")
 	fs.StringVar(&f.idTokenAlg, "id-token-signed-response-alg", "", "JWS `algorithm` of the client's ID tokens")
 	fs.BoolVar(&f.resource, "resource-server", false, "the client may introspect tokens issued to other clients")
 	fs.Var(&f.corsOrigins, "cors-origin",
@@ -132,6 +134,9 @@ func (f *clientMetadataFlags) apply(fs *flag.FlagSet, m *clients.Metadata) error
 	}
 	if given["grant-type"] {
 		m.GrantTypes = f.grantTypes.values
+		// The registry derives response_types from the grant types
+		// when they are empty; the old ones may not fit the new grants.
+		m.ResponseTypes = nil
 	}
 	if given["scope"] {
 		m.Scope = strings.Join(f.scope.values, " ")
@@ -500,7 +505,7 @@ func changesClient(fs *flag.FlagSet) bool {
 
 // editList removes and then adds values to list. Removing a value that
 // is not in the list is an error, because it usually is a typing
-// mistake; adding one that is already there changes nothing.
+// mistake. Adding one that is already there changes nothing.
 func editList(list, add, remove []string, what string) ([]string, error) {
 	for _, r := range remove {
 		i := slices.Index(list, r)

@@ -292,7 +292,7 @@ func (c *Config) ValidateServe() error {
 			"idp serves HTTPS with --tls-cert, so the issuer must be an https URL")
 	}
 	if !tls && !c.Dev && len(c.TrustedProxies) == 0 {
-		return errors.New("plain HTTP is refused: " +
+		return errors.New("plain HTTP is not served without --dev: " +
 			"set --tls-cert and --tls-key to serve HTTPS, " +
 			"or set --trusted-proxy to the address of the reverse proxy that terminates TLS, " +
 			"or use --dev for local development")
@@ -346,7 +346,7 @@ func (c *Config) validateIssuer() error {
 		return nil
 	case u.Scheme == "http":
 		return c.settingError("issuer", c.Issuer,
-			"plain HTTP is refused; use an https issuer, or --dev for local development")
+			"an http issuer is allowed only with --dev; use an https issuer, or --dev for local development")
 	default:
 		return c.settingError("issuer", c.Issuer, "the scheme must be https")
 	}

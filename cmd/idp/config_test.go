@@ -355,9 +355,9 @@ func TestValidateServe(t *testing.T) {
 		want []string // nil when ValidateServe must succeed
 	}{
 		{
-			name: "plain HTTP refused",
+			name: "plain HTTP rejected",
 			args: []string{"--issuer", "https://login.example.com"},
-			want: []string{"plain HTTP is refused", "--tls-cert", "--trusted-proxy", "--dev"},
+			want: []string{"plain HTTP is not served", "--tls-cert", "--trusted-proxy", "--dev"},
 		},
 		{
 			name: "TLS from a proxy",
@@ -405,7 +405,7 @@ func TestValidateServe(t *testing.T) {
 		{
 			name: "http without dev",
 			args: []string{"--issuer", "http://login.example.com", "--trusted-proxy", "10.0.0.1"},
-			want: []string{"--issuer", "plain HTTP is refused"},
+			want: []string{"--issuer", "allowed only with --dev"},
 		},
 		{
 			name: "dev on a public host",
@@ -629,7 +629,7 @@ func TestLoadAdminTokens(t *testing.T) {
 		{
 			name:    "file with three",
 			file:    writeFile(t, "three", tokenA+"\n"+tokenB+"\n"+tokenA+"x\n"),
-			wantErr: []string{"has 3 tokens", "at most two"},
+			wantErr: []string{"contains 3 tokens", "maximum is two"},
 		},
 		{
 			name:    "short token",

@@ -22,10 +22,10 @@ var secretKeys = map[string]string{
 // list. An unknown or repeated key is an error that names it and its
 // line.
 //
-// The file is walked as a yaml.Node rather than decoded into a struct
-// with Decoder.KnownFields, so that its values go through the same
-// parsers as flags and environment variables, and errors name the YAML
-// key and line instead of a Go type.
+// The file is walked as a yaml.Node instead of decoded into a struct
+// with Decoder.KnownFields. So its values go through the same parsers as
+// flags and environment variables, and errors name the YAML key and line
+// instead of a Go type.
 func (c *Config) loadFile(path string) error {
 	data, err := os.ReadFile(path)
 	if err != nil {

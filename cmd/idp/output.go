@@ -21,36 +21,86 @@ func newFlagSet(c *cli, command, synopsis, description string) *flag.FlagSet {
 	return fs
 }
 
-// printHelp writes a command's help: the synopsis, the description and
-// every flag with its value kind, its help text and, for settings, its
-// environment variable and YAML key.
+// printHelp writes a command's help: the synopsis, the description, the
+// command's own flags and then the settings it reads, each with its
+// value kind, its help text and, for settings, its environment variable
+// and YAML key.
 func printHelp(w io.Writer, fs *flag.FlagSet, synopsis, description string) {
 	fmt.Fprintf(w, "Usage: idp %s\n\n%s\n", synopsis, strings.TrimSpace(description))
 
-	first := true
+	var own, settingFlags []*flag.Flag
 	fs.VisitAll(func(f *flag.Flag) {
-		if first {
-			fmt.Fprintf(w, "\nFlags:\n")
-			first = false
-		}
-		kind, usage := flag.UnquoteUsage(f)
-		fmt.Fprintf(w, "  --%s %s\n", f.Name, kind)
-		fmt.Fprintf(w, "        %s\n", usage)
-		if _, ok := f.Value.(*recordedFlag); !ok {
-			return
-		}
-		s, _ := settingByFlag(f.Name)
-		var sources []string
-		if s.env != "" {
-			sources = append(sources, "env "+s.env)
-		}
-		if s.key != "" {
-			sources = append(sources, "config file key "+s.key)
-		}
-		if len(sources) > 0 {
-			fmt.Fprintf(w, "        (%s)\n", strings.Join(sources, ", "))
+		if _, ok := f.Value.(*recordedFlag); ok {
+			settingFlags = append(settingFlags, f)
+		} else {
+			own = append(own, f)
 		}
 	})
+	if len(own) > 0 {
+		fmt.Fprintf(w, "\nFlags:\n")
+		for _, f := range own {
+			printFlag(w, f, "")
+		}
+	}
+	if len(settingFlags) > 0 {
+		fmt.Fprintf(w, "\nSettings (a flag beats the environment variable, which beats the config file):\n")
+		for _, f := range settingFlags {
+			s, _ := settingByFlag(f.Name)
+			var sources []string
+			if s.env != "" {
+				sources = append(sources, "env "+s.env)
+			}
+			if s.key != "" {
+				sources = append(sources, "config file key "+s.key)
+			}
+			printFlag(w, f, strings.Join(sources, ", "))
+		}
+	}
+}
+
+// printFlag writes one flag of the help: its name and value kind, then
+// its help text and sources wrapped and indented.
+func printFlag(w io.Writer, f *flag.Flag, sources string) {
+	kind, usage := flag.UnquoteUsage(f)
+	if k, ok := f.Value.(interface{ valueKind() string }); ok && kind == "value" {
+		kind = k.valueKind()
+	}
+	if kind != "" {
+		kind = " " + kind
+	}
+	fmt.Fprintf(w, "  --%s%s\n", f.Name, kind)
+	for _, line := range wrapText(usage, helpWidth) {
+		fmt.Fprintf(w, "        %s\n", line)
+	}
+	if sources != "" {
+		fmt.Fprintf(w, "        (%s)\n", sources)
+	}
+}
+
+// helpWidth is the width that help text is wrapped at, in bytes,
+// leaving room for the indent on an 80-column terminal.
+const helpWidth = 70
+
+// wrapText splits text into lines of at most width bytes, breaking at
+// spaces. A word longer than width gets a line of its own.
+func wrapText(text string, width int) []string {
+	var lines []string
+	line := ""
+	for _, word := range strings.Fields(text) {
+		switch {
+		case line == "":
+			line = word
+		case len(line)+1+len(word) > width:
+			lines = append(lines, line)
+			line = word
+		default:
+			line += " " + word
+		}
+	}
+	if line != "" {
+		lines = append(lines, line)
+	}
+	return lines
 }
 
 // printJSON writes v as indented JSON followed by a newline.

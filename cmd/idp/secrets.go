@@ -178,7 +178,7 @@ func loadAdminTokens(c *cli, cfg *Config) ([]string, error) {
 			return nil, err
 		}
 		if len(tokens) > 2 {
-			return nil, fmt.Errorf("admin token file %s has %d tokens; it holds at most two, "+
+			return nil, fmt.Errorf("admin token file %s contains %d tokens, but the maximum is two: "+
 				"the current one and the previous one while clients switch", cfg.AdminTokenFile, len(tokens))
 		}
 	default:

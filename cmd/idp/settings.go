@@ -42,7 +42,7 @@ func newSetting(name, usage string, bind func(*Config) flag.Value) setting {
 	}
 }
 
-// settings lists every setting in the order --help shows them.
+// settings lists every setting; --help shows them sorted by flag name.
 var settings = []setting{
 	{
 		flag:  "config",
@@ -64,7 +64,7 @@ var settings = []setting{
 		func(c *Config) flag.Value { return stringValue{&c.Database} }),
 	newSetting("dev",
 		"run a local development server: plain HTTP on a loopback issuer, "+
-			"a generated system secret and demo data (default false)",
+			"a generated system secret and demo data",
 		func(c *Config) flag.Value { return boolValue{&c.Dev} }),
 	newSetting("tls-cert",
 		"PEM `file` with the HTTPS certificate chain; requires --tls-key",
@@ -145,12 +145,9 @@ var (
 	userFlags     = []string{"config", "database", "dev", "password-hash-concurrency"}
 )
 
-// durationSetting returns the setting of a time.Duration field. The
-// usage needs no backquoted word, because the value is always a
-// duration.
+// durationSetting returns the setting of a time.Duration field.
 func durationSetting(name, usage string, field func(*Config) *time.Duration) setting {
-	return newSetting(name, "`duration` "+usage,
-		func(c *Config) flag.Value { return durationValue{field(c)} })
+	return newSetting(name, usage, func(c *Config) flag.Value { return durationValue{field(c)} })
 }
 
 // settingByFlag returns the setting registered as flag name.
@@ -174,9 +171,9 @@ func settingByKey(key string) (setting, bool) {
 }
 
 // recordedFlag is a setting registered on a command's FlagSet. Parsing
-// checks each value at once, against a scratch Config, and records the
-// raw string; loadConfig applies the strings to the real Config after
-// the file and the environment, so flags win.
+// checks each value at once against a scratch Config and records the raw
+// string. loadConfig applies the strings to the real Config after the
+// file and the environment, so flags win.
 type recordedFlag struct {
 	flag.Value
 	raw []string
@@ -191,8 +188,16 @@ func (r *recordedFlag) Set(s string) error {
 	return nil
 }
 
-// IsBoolFlag reports whether the flag needs no value, as the flag
-// package asks.
+// valueKind returns the kind of value the setting takes, for the help.
+func (r *recordedFlag) valueKind() string {
+	if k, ok := r.Value.(interface{ valueKind() string }); ok {
+		return k.valueKind()
+	}
+	return "value"
+}
+
+// IsBoolFlag reports whether the flag takes no value, for the flag
+// package.
 func (r *recordedFlag) IsBoolFlag() bool {
 	b, ok := r.Value.(interface{ IsBoolFlag() bool })
 	return ok && b.IsBoolFlag()

@@ -77,6 +77,9 @@ func (v durationValue) Set(s string) error {
 	return nil
 }
 
+// valueKind names the value in the help.
+func (v durationValue) valueKind() string { return "duration" }
+
 func (v durationValue) String() string {
 	if v.p == nil {
 		return ""
