@@ -267,6 +267,8 @@ type grant struct {
 	// oidcCode is the raw authorization code the OpenID Connect session
 	// is keyed by.
 	oidcCode string
+	// request is what every row of the grant was stored from.
+	request *fosite.Request
 }
 
 // seedGrant stores an authorization code, access token, refresh token,
@@ -283,6 +285,7 @@ func seedGrant(t *testing.T, s *Store, client fosite.Client, requestID, subject 
 		oidcCode:  "raw-code-" + requestID,
 	}
 	r := newTestRequest(client, requestID, subject)
+	g.request = r
 	steps := []struct {
 		name string
 		err  error

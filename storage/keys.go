@@ -26,8 +26,11 @@ type SigningKey struct {
 	Withdrawn bool
 }
 
-// CreateSigningKey stores a new key.
+// CreateSigningKey stores a new key. Its times are stored in UTC
+// because SQLite orders times by their text.
 func (s *Store) CreateSigningKey(ctx context.Context, k *SigningKey) error {
+	k.CreatedAt = k.CreatedAt.UTC()
+	k.NotBefore = k.NotBefore.UTC()
 	return s.conn(ctx).Create(k).Error
 }
 
@@ -49,7 +52,8 @@ func (s *Store) AllSigningKeys(ctx context.Context) ([]SigningKey, error) {
 // WithdrawSigningKey stops publishing and using a key at once; a
 // missing one is ErrNotFound.
 func (s *Store) WithdrawSigningKey(ctx context.Context, kid string) error {
-	res := s.conn(ctx).Model(&SigningKey{}).Where("kid = ?", kid).Update("withdrawn", true)
+	// gorm's naming strategy maps the field KID to the column k_id.
+	res := s.conn(ctx).Model(&SigningKey{}).Where("k_id = ?", kid).Update("withdrawn", true)
 	if res.Error != nil {
 		return res.Error
 	}

@@ -59,9 +59,15 @@ type Consent struct {
 	UpdatedAt time.Time
 }
 
-// CreateLoginSession stores a new session under the hash of token.
+// CreateLoginSession stores a new session under the hash of token. Its
+// times are stored in UTC because SQLite compares times by their text,
+// and lookups compare against UTC.
 func (s *Store) CreateLoginSession(ctx context.Context, ls *LoginSession, token string) error {
 	ls.TokenHash = hashKey(token)
+	ls.AuthTime = ls.AuthTime.UTC()
+	ls.CreatedAt = ls.CreatedAt.UTC()
+	ls.LastSeenAt = ls.LastSeenAt.UTC()
+	ls.ExpiresAt = ls.ExpiresAt.UTC()
 	return s.conn(ctx).Create(ls).Error
 }
 
@@ -112,9 +118,13 @@ func (s *Store) DeleteLoginSession(ctx context.Context, id string) error {
 	})
 }
 
-// CreateAuthFlow stores a flow under the hash of its id.
+// CreateAuthFlow stores a flow under the hash of its id. Its times are
+// stored in UTC for the same reason as in CreateLoginSession.
 func (s *Store) CreateAuthFlow(ctx context.Context, f *AuthFlow, id string) error {
 	f.IDHash = hashKey(id)
+	f.LoggedInAt = f.LoggedInAt.UTC()
+	f.CreatedAt = f.CreatedAt.UTC()
+	f.ExpiresAt = f.ExpiresAt.UTC()
 	if f.ConsentedScopes == nil {
 		f.ConsentedScopes = StringList{}
 	}

@@ -163,7 +163,7 @@ func (s *Store) CreateAuthorizeCodeSession(ctx context.Context, signature string
 func (s *Store) GetAuthorizeCodeSession(ctx context.Context, signature string, session fosite.Session) (fosite.Requester, error) {
 	var row AuthorizationCode
 	if err := s.conn(ctx).Where("signature = ?", signature).Take(&row).Error; err != nil {
-		return nil, fosite.ErrNotFound.WithWrap(notFound(err))
+		return nil, lookupError(err)
 	}
 	req, err := s.toRequest(ctx, &row.TokenRow, session)
 	if err != nil {
@@ -204,7 +204,7 @@ func (s *Store) CreateAccessTokenSession(ctx context.Context, signature string, 
 func (s *Store) GetAccessTokenSession(ctx context.Context, signature string, session fosite.Session) (fosite.Requester, error) {
 	var row AccessToken
 	if err := s.conn(ctx).Where("signature = ?", signature).Take(&row).Error; err != nil {
-		return nil, fosite.ErrNotFound.WithWrap(notFound(err))
+		return nil, lookupError(err)
 	}
 	return s.toRequest(ctx, &row.TokenRow, session)
 }
@@ -237,7 +237,7 @@ func (s *Store) CreateRefreshTokenSession(ctx context.Context, signature, access
 func (s *Store) GetRefreshTokenSession(ctx context.Context, signature string, session fosite.Session) (fosite.Requester, error) {
 	var row RefreshToken
 	if err := s.conn(ctx).Where("signature = ?", signature).Take(&row).Error; err != nil {
-		return nil, fosite.ErrNotFound.WithWrap(notFound(err))
+		return nil, lookupError(err)
 	}
 	req, err := s.toRequest(ctx, &row.TokenRow, session)
 	if err != nil {
@@ -327,7 +327,7 @@ func (s *Store) CreatePKCERequestSession(ctx context.Context, signature string, 
 func (s *Store) GetPKCERequestSession(ctx context.Context, signature string, session fosite.Session) (fosite.Requester, error) {
 	var row PKCERequest
 	if err := s.conn(ctx).Where("signature = ?", signature).Take(&row).Error; err != nil {
-		return nil, fosite.ErrNotFound.WithWrap(notFound(err))
+		return nil, lookupError(err)
 	}
 	return s.toRequest(ctx, &row.TokenRow, session)
 }
@@ -351,7 +351,7 @@ func (s *Store) CreateOpenIDConnectSession(ctx context.Context, code string, r f
 func (s *Store) GetOpenIDConnectSession(ctx context.Context, code string, r fosite.Requester) (fosite.Requester, error) {
 	var row OIDCSession
 	if err := s.conn(ctx).Where("signature = ?", hashKey(code)).Take(&row).Error; err != nil {
-		return nil, fosite.ErrNotFound.WithWrap(notFound(err))
+		return nil, lookupError(err)
 	}
 	return s.toRequest(ctx, &row.TokenRow, nil)
 }
@@ -371,6 +371,16 @@ func (s *Store) ClientAssertionJWTValid(ctx context.Context, jti string) error {
 // SetClientAssertionJWT would record a client assertion's JWT id.
 func (s *Store) SetClientAssertionJWT(ctx context.Context, jti string, exp time.Time) error {
 	return errors.New("client assertions are not supported")
+}
+
+// lookupError turns a missing row into fosite.ErrNotFound and returns
+// any other error unchanged, so that fosite reports a database failure
+// as a server error rather than as an unknown token.
+func lookupError(err error) error {
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return fosite.ErrNotFound.WithWrap(ErrNotFound)
+	}
+	return err
 }
 
 // isNotFound reports whether err means a missing row.

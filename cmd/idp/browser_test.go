@@ -4,8 +4,11 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"html"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +17,9 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"golang.org/x/oauth2"
+
+	"github.com/idp/idp/clients"
 )
 
 // buildBinary compiles idp into a temporary directory once per test.
@@ -143,7 +149,7 @@ func newChromium(t *testing.T) context.Context {
 	)
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelCtx := chromedp.NewContext(allocCtx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 30*time.Second)
 	t.Cleanup(func() {
 		cancelTimeout()
 		cancelCtx()
@@ -201,5 +207,62 @@ func TestBrowserSignInDevMode(t *testing.T) {
 	}
 	if !strings.Contains(location, "/dev/callback") {
 		t.Errorf("browser ended at %s, want the dev callback page", location)
+	}
+}
+
+// TestBrowserConsentRedirectsToOtherOrigin signs in over HTTPS with the
+// app on another origin. Chromium applies the consent page's
+// form-action policy to every redirect that follows the form post, so
+// this fails if the policy does not allow the app's redirect URI.
+func TestBrowserConsentRedirectsToOtherOrigin(t *testing.T) {
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode")
+	}
+	path, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Skip("browser test needs chromium: apt-get install chromium")
+	}
+	p := newTestProvider(t)
+	p.createUser("alice")
+
+	app := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "<!doctype html><title>app</title><p id=code>%s</p>", html.EscapeString(r.URL.Query().Get("code")))
+	}))
+	t.Cleanup(app.Close)
+	md := p.createClient(clients.Metadata{RedirectURIs: []string{app.URL + "/callback"}})
+	rp := p.newRelyingParty(md)
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.IgnoreCertErrors,
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelAlloc)
+	ctx, cancelCtx := chromedp.NewContext(allocCtx)
+	t.Cleanup(cancelCtx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 30*time.Second)
+	t.Cleanup(cancelTimeout)
+
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(rp.authURL(oauth2.GenerateVerifier(), nil)),
+		chromedp.WaitVisible(chromedp.CSS(`input[name=password]`)),
+		chromedp.SendKeys(chromedp.CSS(`input[name=username]`), "alice"),
+		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), testPassword),
+		chromedp.Click(chromedp.CSS(`button[type=submit]`)),
+		chromedp.WaitVisible(chromedp.CSS(`button[value=approve]`)),
+		chromedp.Click(chromedp.CSS(`button[value=approve]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#code`)),
+	)
+	location, _ := chromedp.Run(ctx, chromedp.Location())
+	if err != nil {
+		body, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
+		t.Fatalf("browser sign-in: %v (at %s)\n%s", err, location, body)
+	}
+	code, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#code`)))
+	if err != nil || !strings.HasPrefix(code, "idp_ac_") {
+		t.Fatalf("app received code %q (%v) at %s", code, err, location)
 	}
 }

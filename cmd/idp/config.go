@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -26,9 +27,9 @@ type Config struct {
 	// Issuer is the public base URL of the provider, the iss claim of
 	// every ID token. Default "", or http://localhost:8080 with Dev.
 	Issuer string
-	// Listen is the host:port the provider listens on. Default ":" and
-	// the issuer's port (443 for https without one); with Dev the host
-	// is 127.0.0.1.
+	// Listen is the host:port the provider listens on. Default: the
+	// issuer's port on every interface (":443" for https without a
+	// port); with Dev, on the issuer's loopback address only.
 	Listen string
 	// Database is a SQLite file path or a postgres:// URL. Default
 	// ./idp.db, or ./idp-dev.db with Dev.
@@ -47,7 +48,7 @@ type Config struct {
 	// one also declares that a proxy terminates TLS in front of idp.
 	TrustedProxies []netip.Prefix
 
-	// SystemSecretFile is a file holding the system secret, the current
+	// SystemSecretFile is a file containing the system secret, the current
 	// one on the first non-empty line and previous ones after it. The
 	// secret can instead come from IDP_SYSTEM_SECRET.
 	SystemSecretFile string
@@ -55,7 +56,7 @@ type Config struct {
 	// AdminListen is the host:port of the admin API. Default
 	// 127.0.0.1:8081.
 	AdminListen string
-	// AdminTokenFile is a file holding the admin API bearer tokens, one
+	// AdminTokenFile is a file containing the admin API bearer tokens, one
 	// per non-empty line and at most two, so a token can be rotated. The
 	// tokens can instead come from IDP_ADMIN_TOKEN and
 	// IDP_ADMIN_TOKEN_PREVIOUS.
@@ -194,19 +195,27 @@ func (c *Config) defaultListen() string {
 		// The dev server has demo accounts with published passwords,
 		// so by default it is reachable from this machine only.
 		host = "127.0.0.1"
+		if addr, err := netip.ParseAddr(u.Hostname()); err == nil && addr.IsLoopback() {
+			host = addr.String()
+		}
 	}
 	return net.JoinHostPort(host, port)
+}
+
+// origin returns where the setting registered as flag name got its
+// value, such as "environment variable IDP_ISSUER".
+func (c *Config) origin(name string) string {
+	if o := c.origins[name]; o != "" {
+		return o
+	}
+	return "default"
 }
 
 // settingError returns an error about the setting registered as flag
 // name, naming the value, where it came from and what is wrong with it.
 func (c *Config) settingError(name string, value any, problem string, args ...any) error {
-	origin := c.origins[name]
-	if origin == "" {
-		origin = "default"
-	}
 	return fmt.Errorf("invalid --%s %q (from %s): %s",
-		name, fmt.Sprint(value), origin, fmt.Sprintf(problem, args...))
+		name, fmt.Sprint(value), c.origin(name), fmt.Sprintf(problem, args...))
 }
 
 // lifetimeLimit is the allowed range of one duration setting.
@@ -284,6 +293,14 @@ func (c *Config) ValidateServe() error {
 		return c.settingError("tls-cert", c.TLSCert, "--tls-key is missing; set both or neither")
 	}
 	tls := c.TLSCert != ""
+	if tls {
+		if _, err := os.Stat(c.TLSCert); err != nil {
+			return c.settingError("tls-cert", c.TLSCert, "%v", err)
+		}
+		if _, err := os.Stat(c.TLSKey); err != nil {
+			return c.settingError("tls-key", c.TLSKey, "%v", err)
+		}
+	}
 
 	// An http issuer is for --dev only, and an https issuer needs
 	// someone to terminate TLS: idp itself or a trusted proxy.
@@ -296,6 +313,11 @@ func (c *Config) ValidateServe() error {
 			"set --tls-cert and --tls-key to serve HTTPS, " +
 			"or set --trusted-proxy to the address of the reverse proxy that terminates TLS, " +
 			"or use --dev for local development")
+	}
+	if strings.HasPrefix(c.Issuer, "https:") && !tls && len(c.TrustedProxies) == 0 {
+		return c.settingError("issuer", c.Issuer,
+			"the issuer is https but idp would serve plain HTTP; set --tls-cert and --tls-key, "+
+				"or --trusted-proxy for a proxy that terminates TLS, or use an http issuer with --dev")
 	}
 
 	if err := checkHostPort(c.Listen); err != nil {

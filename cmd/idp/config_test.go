@@ -185,6 +185,16 @@ func TestConfigDevDefaults(t *testing.T) {
 	}
 }
 
+func TestConfigDevListenOnIPv6Loopback(t *testing.T) {
+	cfg, err := loadServeConfig(t, nil, "--dev", "--issuer", "http://[::1]:9000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Listen != "[::1]:9000" {
+		t.Errorf("Listen = %q, want [::1]:9000", cfg.Listen)
+	}
+}
+
 func TestConfigListenFromIssuerPort(t *testing.T) {
 	cfg, err := loadServeConfig(t, nil, "--issuer", "https://login.example.com:8443/idp")
 	if err != nil {
@@ -415,6 +425,16 @@ func TestValidateServe(t *testing.T) {
 		{
 			name: "dev on a loopback address",
 			args: []string{"--dev", "--issuer", "http://127.0.0.1:9000"},
+		},
+		{
+			name: "dev with an https issuer and no TLS",
+			args: []string{"--dev", "--issuer", "https://localhost:8443"},
+			want: []string{"--issuer", "would serve plain HTTP"},
+		},
+		{
+			name: "missing certificate file",
+			args: []string{"--issuer", "https://login.example.com", "--tls-cert", certFile + ".none", "--tls-key", certFile},
+			want: []string{"--tls-cert", ".none", "no such file"},
 		},
 		{
 			name: "http issuer with TLS",
@@ -663,11 +683,11 @@ func TestLoadAdminTokens(t *testing.T) {
 func TestRedactDSN(t *testing.T) {
 	got := redactDSN("postgres://idp:hunter2@db:5432/idp?sslmode=require")
 	if strings.Contains(got, "hunter2") {
-		t.Errorf("redactDSN() = %q, still holds the password", got)
+		t.Errorf("redactDSN() = %q, still contains the password", got)
 	}
 	got = redactDSN("postgres://db/idp?password=hunter2")
 	if strings.Contains(got, "hunter2") {
-		t.Errorf("redactDSN() = %q, still holds the password parameter", got)
+		t.Errorf("redactDSN() = %q, still contains the password parameter", got)
 	}
 	if got := redactDSN("./idp.db"); got != "./idp.db" {
 		t.Errorf("redactDSN(./idp.db) = %q", got)

@@ -419,3 +419,90 @@ func (rp *relyingParty) introspect(token string) tokenResponse {
 func (rp *relyingParty) revoke(token string) tokenResponse {
 	return rp.post(rp.p.issuer+provider.RevokePath, url.Values{"token": {token}})
 }
+
+func TestEverythingSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	secret := make([]byte, 32)
+	rand.Read(secret)
+	keys, err := provider.DeriveKeys(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+
+	// start builds an app on the same database and secret, as a restart
+	// of the process would, behind a new HTTPS server.
+	start := func() *testProvider {
+		srv := httptest.NewUnstartedServer(nil)
+		srv.StartTLS()
+		t.Cleanup(srv.Close)
+		cfg := defaultConfig()
+		cfg.Issuer = "https://idp.example.test"
+		cfg.Database = filepath.Join(dir, "idp.db")
+		cfg.applyDerivedDefaults()
+		st, err := openStore(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		logs := &syncBuffer{}
+		a, err := newApp(ctx, cfg, st, []provider.SecretKeys{keys}, slog.New(slog.NewJSONHandler(logs, nil)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv.Config.Handler = a.handler()
+		return &testProvider{t: t, issuer: srv.URL, server: srv, app: a, logs: logs}
+	}
+
+	first := start()
+	first.createUser("alice")
+	md := first.createClient(clients.Metadata{})
+	keysBefore, err := first.app.keys.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Tokens are minted through the client credentials grant of a second
+	// client, which needs no issuer-bound discovery.
+	batch := first.createClient(clients.Metadata{
+		ClientName: "Batch job", GrantTypes: []string{"client_credentials"}, RedirectURIs: []string{}, Scope: "profile",
+	})
+	rpFirst := &relyingParty{t: t, p: first, config: oauth2.Config{ClientID: batch.ClientID, ClientSecret: batch.ClientSecret}}
+	tok := rpFirst.post(first.server.URL+provider.TokenPath, url.Values{"grant_type": {"client_credentials"}, "scope": {"profile"}})
+	if tok.status != http.StatusOK {
+		t.Fatalf("client_credentials: %d %s", tok.status, tok.body)
+	}
+	if err := first.app.store.SaveConsent(ctx, &storage.Consent{UserID: "u", ClientID: md.ClientID, Scopes: storage.StringList{"openid"}}); err != nil {
+		t.Fatal(err)
+	}
+	first.server.Close()
+	first.app.store.Close()
+
+	second := start()
+	if _, err := second.app.registry.Get(ctx, md.ClientID); err != nil {
+		t.Errorf("client after restart: %v", err)
+	}
+	if _, err := second.app.users.Lookup(ctx, "alice"); err != nil {
+		t.Errorf("user after restart: %v", err)
+	}
+	if _, err := second.app.users.Authenticate(ctx, "alice", testPassword); err != nil {
+		t.Errorf("password after restart: %v", err)
+	}
+	keysAfter, err := second.app.keys.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keysAfter) != len(keysBefore) || keysAfter[0].KID != keysBefore[0].KID {
+		t.Errorf("signing keys after restart: got %v, want %v", keysAfter, keysBefore)
+	}
+	if _, _, err := second.app.keys.Current(ctx, provider.AlgRS256); err != nil {
+		t.Errorf("signing key does not open after restart: %v", err)
+	}
+	if c, err := second.app.store.Consent(ctx, "u", md.ClientID); err != nil || len(c.Scopes) != 1 {
+		t.Errorf("consent after restart: %v %v", c, err)
+	}
+	rpSecond := &relyingParty{t: t, p: second, config: rpFirst.config}
+	got := rpSecond.post(second.server.URL+provider.IntrospectPath, url.Values{"token": {tok.json["access_token"].(string)}})
+	if got.json["active"] != true {
+		t.Errorf("access token after restart: %s", got.body)
+	}
+}

@@ -81,7 +81,7 @@ func readSystemSecrets(ctx context.Context, c *cli, cfg *Config, st *storage.Sto
 	switch {
 	case current != "" && cfg.SystemSecretFile != "":
 		return nil, fmt.Errorf("the system secret is set twice, by %s and by --system-secret-file %s (from %s); "+
-			"unset one of them", envSystemSecret, cfg.SystemSecretFile, cfg.origins["system-secret-file"])
+			"unset one of them", envSystemSecret, cfg.SystemSecretFile, cfg.origin("system-secret-file"))
 	case previous != "" && current == "":
 		return nil, fmt.Errorf("%s is set but %s is not; set the current secret too "+
 			"(a secret file lists previous secrets on the lines after the current one)",
@@ -163,7 +163,7 @@ func loadAdminTokens(c *cli, cfg *Config) ([]string, error) {
 	switch {
 	case current != "" && cfg.AdminTokenFile != "":
 		return nil, fmt.Errorf("the admin token is set twice, by %s and by --admin-token-file %s (from %s); "+
-			"unset one of them", envAdminToken, cfg.AdminTokenFile, cfg.origins["admin-token-file"])
+			"unset one of them", envAdminToken, cfg.AdminTokenFile, cfg.origin("admin-token-file"))
 	case previous != "" && current == "":
 		return nil, fmt.Errorf("%s is set but %s is not; set the current token too",
 			envAdminTokenPrevious, envAdminToken)

@@ -37,7 +37,7 @@ func TestUsersLifecycle(t *testing.T) {
 		t.Errorf("created user = %+v, want a password, a verified email and the name", created)
 	}
 
-	// The JSON form never holds the password or its hash.
+	// The JSON form never contains the password or its hash.
 	r = runIDP(t, invocation{env: env}, "users", "show", "alice", "--json")
 	wantCode(t, r, 0)
 	for _, secret := range []string{userPassword, "argon2", "password_hash"} {

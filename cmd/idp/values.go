@@ -119,8 +119,8 @@ func (v *prefixListValue) String() string {
 	return strings.Join(parts, ",")
 }
 
-// parseProxyPrefix parses a CIDR prefix, or an IP address that stands
-// for a /32 or /128 prefix of its own.
+// parseProxyPrefix parses a CIDR prefix, or a bare IP address as a
+// prefix of that one address (/32 for IPv4, /128 for IPv6).
 func parseProxyPrefix(s string) (netip.Prefix, error) {
 	if !strings.Contains(s, "/") {
 		addr, err := netip.ParseAddr(s)
