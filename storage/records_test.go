@@ -87,11 +87,11 @@ func TestDeleteClientCascades(t *testing.T) {
 	forEachDriver(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
 		doomed := createTestClient(t, s, "doomed")
-		kept := createTestClient(t, s, "kept")
+		otherClient := createTestClient(t, s, "other")
 		user := createTestUser(t, s, "alice")
 		seedGrant(t, s, doomed, "req-doomed", user.Subject)
-		seedGrant(t, s, kept, "req-kept", user.Subject)
-		for _, c := range []*Client{doomed, kept} {
+		seedGrant(t, s, otherClient, "req-other", user.Subject)
+		for _, c := range []*Client{doomed, otherClient} {
 			consent := &Consent{UserID: user.ID, ClientID: c.ID, Scopes: StringList{"openid"}}
 			if err := s.SaveConsent(ctx, consent); err != nil {
 				t.Fatalf("SaveConsent: %v", err)
@@ -114,7 +114,7 @@ func TestDeleteClientCascades(t *testing.T) {
 			if n := countRows(t, s, table, "client_id = ?", doomed.ID); n != 0 {
 				t.Errorf("%s holds %d rows of the deleted client, want 0", table, n)
 			}
-			if n := countRows(t, s, table, "client_id = ?", kept.ID); n != 1 {
+			if n := countRows(t, s, table, "client_id = ?", otherClient.ID); n != 1 {
 				t.Errorf("%s holds %d rows of the other client, want 1", table, n)
 			}
 		}
@@ -362,8 +362,8 @@ func TestSigningKeys(t *testing.T) {
 	forEachDriver(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
 		base := time.Now().UTC().Truncate(time.Second)
-		// The newest key is given in a zone west of UTC, whose clock
-		// reading is earlier than the others: the order must follow the
+		// The newest key is given in a zone west of UTC, so its clock
+		// reading is earlier than the others'. The order must follow the
 		// instant, not the text.
 		west := time.FixedZone("UTC-7", -7*3600)
 		keys := []*SigningKey{

@@ -43,8 +43,8 @@ func TestLoginSessionLifecycle(t *testing.T) {
 		if err != nil {
 			t.Fatalf("LoginSessionByToken after touch: %v", err)
 		}
-		if !got.LastSeenAt.Round(time.Microsecond).Equal(seen.Round(time.Microsecond)) {
-			t.Errorf("LastSeenAt = %v, want %v", got.LastSeenAt, seen)
+		if diff := cmp.Diff(seen, got.LastSeenAt, timeApprox); diff != "" {
+			t.Errorf("LastSeenAt after touch (-want +got):\n%s", diff)
 		}
 
 		authTime := now.Add(20 * time.Minute)

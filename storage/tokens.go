@@ -300,6 +300,11 @@ func (s *Store) RevokeGrant(ctx context.Context, requestID string) error {
 // RevokeSubjectGrants revokes every token issued for a user, for
 // example after the user is disabled or changes password.
 func (s *Store) RevokeSubjectGrants(ctx context.Context, subject string) error {
+	if subject == "" {
+		// Client credentials tokens have no subject; an empty one must
+		// not match them all.
+		return errors.New("storage: RevokeSubjectGrants needs a subject")
+	}
 	return s.InTx(ctx, func(ctx context.Context) error {
 		db := s.conn(ctx)
 		if err := db.Where("subject = ?", subject).Delete(&AccessToken{}).Error; err != nil {

@@ -501,3 +501,138 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 		}
 	}
 }
+
+func TestAuthorizeFormPost(t *testing.T) {
+	p := newTestProvider(t)
+	p.createUser("alice")
+	rp := p.newRelyingParty(p.createClient(clients.Metadata{}))
+	b := p.newBrowser()
+	verifier := oauth2.GenerateVerifier()
+	u, _ := url.Parse(rp.authURL(verifier, map[string]string{"unknown_parameter": "ignored"}))
+
+	req, _ := http.NewRequest(http.MethodPost, p.issuer+"/oauth2/authorize", strings.NewReader(u.RawQuery))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	b.client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	got := b.do(req)
+	if got.status != http.StatusSeeOther || !strings.Contains(got.location, "flow=") {
+		t.Fatalf("form POST: got %d to %q, want 303 to a GET with a flow id", got.status, got.location)
+	}
+	if strings.Contains(got.location, "code_challenge") {
+		t.Errorf("the stored request leaked into the URL: %s", got.location)
+	}
+
+	back := signIn(t, p.newBrowser(), u.String(), "alice", testPassword)
+	if back.Query().Get("code") == "" {
+		t.Fatalf("GET with an unknown parameter: no code in %s", back)
+	}
+}
+
+func TestUserinfoMethods(t *testing.T) {
+	p := newTestProvider(t)
+	p.createUser("alice")
+	rp := p.newRelyingParty(p.createClient(clients.Metadata{Scope: "openid profile", GrantTypes: []string{"authorization_code"}}))
+	verifier := oauth2.GenerateVerifier()
+	code := signIn(t, p.newBrowser(), rp.authURL(verifier, nil), "alice", testPassword).Query().Get("code")
+	access := rp.exchange(code, verifier).json["access_token"].(string)
+
+	tests := []struct {
+		name       string
+		method     string
+		header     string
+		body       string
+		wantStatus int
+	}{
+		{"GET with header", http.MethodGet, "Bearer " + access, "", http.StatusOK},
+		{"POST with header", http.MethodPost, "Bearer " + access, "", http.StatusOK},
+		{"POST with form field", http.MethodPost, "", "access_token=" + access, http.StatusOK},
+		{"no token", http.MethodGet, "", "", http.StatusUnauthorized},
+		{"unknown token", http.MethodGet, "Bearer idp_at_x.y", "", http.StatusUnauthorized},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest(tt.method, p.issuer+provider.UserinfoPath, strings.NewReader(tt.body))
+			if tt.body != "" {
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			}
+			if tt.header != "" {
+				req.Header.Set("Authorization", tt.header)
+			}
+			resp, err := p.server.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tt.wantStatus {
+				t.Errorf("status: got %d, want %d", resp.StatusCode, tt.wantStatus)
+			}
+			if tt.wantStatus == http.StatusUnauthorized && !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer") {
+				t.Errorf("WWW-Authenticate: got %q", resp.Header.Get("WWW-Authenticate"))
+			}
+		})
+	}
+}
+
+func TestLogoutEndsSession(t *testing.T) {
+	p := newTestProvider(t)
+	p.createUser("alice")
+	rp := p.newRelyingParty(p.createClient(clients.Metadata{}))
+	b := p.newBrowser()
+	signIn(t, b, rp.authURL(oauth2.GenerateVerifier(), nil), "alice", testPassword)
+
+	logout := b.get(p.issuer + "/logout")
+	if !strings.Contains(logout.body, "csrf_token") {
+		t.Fatalf("logout page has no form:\n%s", logout.body)
+	}
+	if got := b.submit(logout, nil); got.status != http.StatusOK || !strings.Contains(got.body, "signed out") {
+		t.Fatalf("logout: %d\n%s", got.status, got.body)
+	}
+	if got := b.get(rp.authURL(oauth2.GenerateVerifier(), nil)); !strings.Contains(got.body, `name="password"`) {
+		t.Errorf("after logout: got %d to %q, want the login page", got.status, got.location)
+	}
+}
+
+func TestFormsRejectMissingCSRFToken(t *testing.T) {
+	p := newTestProvider(t)
+	p.createUser("alice")
+	rp := p.newRelyingParty(p.createClient(clients.Metadata{}))
+	b := p.newBrowser()
+	login := b.get(rp.authURL(oauth2.GenerateVerifier(), nil))
+
+	for _, token := range []string{"", "forged"} {
+		got := b.submit(login, url.Values{"csrf_token": {token}, "username": {"alice"}, "password": {testPassword}})
+		if got.status != http.StatusForbidden {
+			t.Errorf("csrf_token %q: got %d, want 403", token, got.status)
+		}
+	}
+
+	// A cross-origin form post is stopped by the Origin check.
+	action := formAction(t, login.body)
+	form := url.Values{"csrf_token": {hiddenField(t, login.body, "csrf_token")}, "username": {"alice"}, "password": {testPassword}}
+	req, _ := http.NewRequest(http.MethodPost, login.url.ResolveReference(action).String(), strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", "https://evil.example.com")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	if got := b.do(req); got.status != http.StatusForbidden {
+		t.Errorf("cross-origin login post: got %d, want 403", got.status)
+	}
+}
+
+func TestStorageFailureIsNotSuccess(t *testing.T) {
+	p := newTestProvider(t)
+	md := p.createClient(clients.Metadata{
+		ClientName: "Batch job", GrantTypes: []string{"client_credentials"}, RedirectURIs: []string{}, Scope: "profile",
+	})
+	rp := p.newRelyingParty(md)
+	tok := rp.post(p.issuer+provider.TokenPath, url.Values{"grant_type": {"client_credentials"}})
+	access := tok.json["access_token"].(string)
+
+	// Client authentication reads the database too, so closing it makes
+	// every call fail; none of them may claim success.
+	p.app.store.Close()
+	if got := rp.revoke(access); got.status == http.StatusOK {
+		t.Errorf("revocation with the database down: got 200 %s", got.body)
+	}
+	if got := rp.introspect(access); got.status == http.StatusOK && got.json["active"] == true {
+		t.Errorf("introspection with the database down: %d %s", got.status, got.body)
+	}
+}

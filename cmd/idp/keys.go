@@ -45,7 +45,7 @@ func runKeys(ctx context.Context, c *cli, args []string) error {
 	default:
 		return newUsageError("keys", "unknown subcommand %q: use list, rotate or withdraw", sub)
 	}
-	addConfigFlags(fs, append(databaseFlags, "jwks-cache-lifetime", "id-token-lifetime", "clock-skew")...)
+	addConfigFlags(fs, append(clientFlags, "jwks-cache-lifetime", "id-token-lifetime", "clock-skew")...)
 	cfg, err := loadConfig(c, fs, rest)
 	if err != nil {
 		return err

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"context"
+	"testing"
+
+	"github.com/idp/idp/storage"
+)
+
+func TestServeRejectsDevDatabase(t *testing.T) {
+	env := testEnv(t)
+	cfg := defaultConfig()
+	cfg.Database = env["IDP_DATABASE"]
+	st, err := openStore(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := markDevDatabase(context.Background(), st); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	r := runIDP(t, invocation{env: env}, "serve", "--issuer", "https://id.example.com", "--trusted-proxy", "127.0.0.1")
+	wantCode(t, r, 1)
+	wantContains(t, "stderr", r.stderr, "--dev", "demo credentials")
+}
+
+func TestServeRejectsPlainHTTP(t *testing.T) {
+	r := runIDP(t, invocation{env: testEnv(t)}, "serve", "--issuer", "https://id.example.com")
+	wantCode(t, r, 1)
+	wantContains(t, "stderr", r.stderr, "--tls-cert", "--trusted-proxy", "--dev")
+}
+
+func TestServeRejectsShortAdminToken(t *testing.T) {
+	env := testEnv(t)
+	env["IDP_ADMIN_TOKEN"] = "too-short"
+	r := runIDP(t, invocation{env: env}, "serve", "--issuer", "https://id.example.com", "--trusted-proxy", "127.0.0.1", "--listen", "127.0.0.1:0")
+	wantCode(t, r, 1)
+	wantContains(t, "stderr", r.stderr, "IDP_ADMIN_TOKEN")
+}
+
+func TestDevSeedIsIdempotent(t *testing.T) {
+	p := newTestProvider(t, func(c *Config) { c.Dev = true })
+	ctx := context.Background()
+	if err := markDevDatabase(ctx, p.app.store); err != nil {
+		t.Fatal(err)
+	}
+	first, err := ensureDemo(ctx, p.app.cfg, p.app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := ensureDemo(ctx, p.app.cfg, p.app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *first != *second {
+		t.Errorf("second start changed the demo account: %+v then %+v", first, second)
+	}
+	if _, err := p.app.users.Authenticate(ctx, demoUsername, first.password); err != nil {
+		t.Errorf("demo user cannot sign in with the printed password: %v", err)
+	}
+	if _, err := p.app.store.Setting(ctx, storage.SettingDevSeed); err != nil {
+		t.Errorf("dev marker: %v", err)
+	}
+}
