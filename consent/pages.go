@@ -69,7 +69,7 @@ func (p *Pages) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+LogoutPath, p.submitLogout)
 }
 
-// flowContext is what a login or consent request refers to.
+// flowContext is the flow, session and client a page request refers to.
 type flowContext struct {
 	session *Current
 	flowID  string

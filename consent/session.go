@@ -22,8 +22,8 @@ const (
 	InsecureSessionCookie = "idp_session"
 )
 
-// touchInterval is how stale LastSeenAt may get before a request
-// writes it again; it bounds writes per session, not security.
+// touchInterval is the age of LastSeenAt at which a request writes it
+// again. It limits writes per session and has no security role.
 const touchInterval = time.Minute
 
 // SessionStore is the part of the database that keeps login sessions.

@@ -78,7 +78,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	// A request sent as a form POST is stored and answered with a 303
+	// A request sent as a form POST is stored and redirected with a 303
 	// to a GET, so the pages that follow refer to it by id.
 	if r.Method == http.MethodPost {
 		p.interact(w, r, req, consent.AuthorizePath)
@@ -180,7 +180,7 @@ func (p *Provider) validateAuthorize(r *http.Request, req *authorizeRequest) err
 	ar := req.ar
 
 	// Signed request objects are not implemented (OpenID Connect Core
-	// section 6); discovery says so.
+	// section 6); discovery states it.
 	if form.Has("request") {
 		return fosite.ErrRequestNotSupported.WithHint("The request parameter is not supported; send the parameters directly.")
 	}
@@ -211,7 +211,7 @@ func (p *Provider) validateAuthorize(r *http.Request, req *authorizeRequest) err
 	return nil
 }
 
-// decide signs the user in, asks for consent or issues the code,
+// decide sends the user to sign in or to consent, or issues the code,
 // following prompt, max_age and id_token_hint.
 func (p *Provider) decide(w http.ResponseWriter, r *http.Request, req *authorizeRequest) {
 	ctx := r.Context()

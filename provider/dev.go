@@ -26,7 +26,7 @@ const (
 	// devCookie holds the demo relying party's state, nonce and PKCE
 	// verifier between the start and the callback.
 	devCookie = "idp_dev_rp"
-	// DevScope is what the demo relying party asks for.
+	// DevScope is the scope the demo relying party requests.
 	DevScope = "openid profile email offline_access"
 )
 
@@ -153,7 +153,7 @@ func (p *Provider) devExchange(r *http.Request, code, verifier string) (*devToke
 
 	var tok devTokenResponse
 	if err := json.Unmarshal(rec.Body.Bytes(), &tok); err != nil {
-		return nil, fmt.Errorf("token endpoint answered %d with a body that is not JSON", rec.Code)
+		return nil, fmt.Errorf("token endpoint returned %d with a body that is not JSON", rec.Code)
 	}
 	if rec.Code != http.StatusOK {
 		return nil, fmt.Errorf("%s: %s", tok.Error, tok.Description)

@@ -9,7 +9,7 @@ import (
 	"github.com/idp/idp/storage"
 )
 
-// introspectionResponse is an RFC 7662 section 2.2 answer.
+// introspectionResponse is an RFC 7662 section 2.2 response.
 type introspectionResponse struct {
 	Active    bool   `json:"active"`
 	Scope     string `json:"scope,omitempty"`
@@ -17,7 +17,7 @@ type introspectionResponse struct {
 	Subject   string `json:"sub,omitempty"`
 	Username  string `json:"username,omitempty"`
 	TokenType string `json:"token_type,omitempty"`
-	// TokenUse says whether the token is an access or a refresh token.
+	// TokenUse is access_token or refresh_token.
 	TokenUse  string `json:"token_use,omitempty"`
 	ExpiresAt int64  `json:"exp,omitempty"`
 	IssuedAt  int64  `json:"iat,omitempty"`
@@ -28,7 +28,7 @@ type introspectionResponse struct {
 // authenticates as a client; a bearer token is never accepted as the
 // caller's credential, unlike fosite's own endpoint. A client
 // registered as a resource server may introspect any token, any other
-// client only its own; for everything else the answer is inactive.
+// client only its own. Every other token is reported inactive.
 func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	r.Body = http.MaxBytesReader(w, r.Body, maxTokenForm)
@@ -57,8 +57,8 @@ func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) {
 	}
 	foundUse, ar, err := p.oauth.IntrospectToken(ctx, token, use, NewSession())
 	if err != nil {
-		// fosite reports a storage failure like an unknown token; a
-		// failed ping tells them apart.
+		// fosite reports a storage failure like an unknown token, so a
+		// ping separates the two.
 		if pingErr := p.cfg.Store.Ping(ctx); pingErr != nil {
 			p.cfg.Logger.ErrorContext(ctx, "introspection failed", "client_id", caller.GetID(), "err", pingErr)
 			p.writeUnavailable(w)

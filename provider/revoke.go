@@ -9,7 +9,7 @@ import (
 	"github.com/ory/fosite"
 )
 
-// revoke serves /oauth2/revoke (RFC 7009). fosite's revocation answers
+// revoke serves /oauth2/revoke (RFC 7009). fosite's revocation returns
 // 200 when the token belongs to another client and when storage fails,
 // so idp looks the token up itself: a client revokes only its own
 // tokens, another client's token gets unauthorized_client and stays

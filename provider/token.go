@@ -102,8 +102,8 @@ func (p *Provider) checkGrant(ctx context.Context, ar fosite.AccessRequester) er
 	return nil
 }
 
-// revokeGrant revokes every token of a grant, logging a failure: the
-// caller is already answering with an error.
+// revokeGrant revokes every token of a grant, and logs a failure
+// because the caller already returns an error.
 func (p *Provider) revokeGrant(ctx context.Context, requestID string) {
 	if err := p.cfg.Store.RevokeGrant(ctx, requestID); err != nil {
 		p.cfg.Logger.ErrorContext(ctx, "revoke grant failed", "request_id", requestID, "err", err)
@@ -112,7 +112,7 @@ func (p *Provider) revokeGrant(ctx context.Context, requestID string) {
 
 // writeTokenError writes an RFC 6749 section 5.2 error. A request
 // that lost a race to redeem a code or rotate a refresh token counts
-// as reuse: the grant's tokens are revoked and the answer is
+// as reuse: the grant's tokens are revoked and the response is
 // invalid_grant, never a server error.
 func (p *Provider) writeTokenError(ctx context.Context, w http.ResponseWriter, ar fosite.AccessRequester, err error) {
 	if errors.Is(err, storage.ErrAlreadyUsed) && ar != nil {

@@ -14,8 +14,8 @@ import (
 // default because it commits the whole registered domain.
 const HSTSValue = "max-age=63072000; includeSubDomains"
 
-// Transport is how requests reach idp: directly, or through reverse
-// proxies that terminate TLS.
+// Transport describes the path of requests to idp: direct, or through
+// reverse proxies that terminate TLS.
 type Transport struct {
 	// TrustedProxies are the networks whose X-Forwarded-For and
 	// X-Forwarded-Proto headers are believed. Empty: none are.

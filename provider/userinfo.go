@@ -58,7 +58,7 @@ func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, claims)
 }
 
-// writeBearerError answers with an RFC 6750 section 3 challenge.
+// writeBearerError writes an error with an RFC 6750 section 3 challenge.
 func writeBearerError(w http.ResponseWriter, status int, code, description string) {
 	challenge := `Bearer realm="idp"`
 	if code != "" {
