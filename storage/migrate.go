@@ -35,6 +35,7 @@ var migrations = []migration{
 			&Client{}, &User{}, &LoginSession{}, &AuthFlow{}, &Consent{},
 			&AuthorizationCode{}, &AccessToken{}, &RefreshToken{},
 			&PKCERequest{}, &OIDCSession{}, &SigningKey{}, &Setting{},
+			&SecurityEvent{}, &Throttle{},
 		)
 	}},
 }
