@@ -95,3 +95,10 @@ func (d *Directory) logError(ctx context.Context, msg, userID string, err error)
 		d.Logger.ErrorContext(ctx, msg, "user_id", userID, "err", err)
 	}
 }
+
+// Reject does the hashing work of a failed sign-in and returns
+// ErrInvalidCredentials. A throttled attempt calls it instead of
+// Authenticate, so that it looks and takes as long as a wrong password.
+func (d *Directory) Reject(ctx context.Context, password string) error {
+	return d.rejectAfterDummy(ctx, password)
+}

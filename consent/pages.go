@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
@@ -20,6 +21,14 @@ import (
 // reason, so the page reveals nothing more.
 type Authenticator interface {
 	Authenticate(ctx context.Context, username, password string) (*storage.User, error)
+	// Reject does the work of a failed Authenticate and returns
+	// accounts.ErrInvalidCredentials.
+	Reject(ctx context.Context, password string) error
+}
+
+// EventRecorder stores security events.
+type EventRecorder interface {
+	RecordEvent(ctx context.Context, e *storage.SecurityEvent) error
 }
 
 // PageStore is the part of the database the pages read and write.
@@ -28,6 +37,7 @@ type PageStore interface {
 	UpdateAuthFlow(ctx context.Context, f *storage.AuthFlow) error
 	Client(ctx context.Context, id string) (*storage.Client, error)
 	User(ctx context.Context, id string) (*storage.User, error)
+	UserByUsername(ctx context.Context, username string) (*storage.User, error)
 	Consent(ctx context.Context, userID, clientID string) (*storage.Consent, error)
 	SaveConsent(ctx context.Context, c *storage.Consent) error
 }
@@ -54,6 +64,12 @@ type Pages struct {
 	Catalog  *scopes.Catalog
 	Views    *Views
 	Logger   *slog.Logger
+	// Throttle slows down repeated failed sign-ins per account and
+	// client address.
+	Throttle *accounts.Throttle
+	// ClientIP returns the address of the client behind a request.
+	ClientIP func(r *http.Request) netip.Addr
+	Events   EventRecorder
 	// DevMode shows the development banner on every page.
 	DevMode bool
 	Now     func() time.Time
@@ -157,13 +173,12 @@ func (p *Pages) submitLogin(w http.ResponseWriter, r *http.Request) {
 	username := strings.TrimSpace(r.PostForm.Get("username"))
 	password := r.PostForm.Get("password")
 
-	user, err := p.Users.Authenticate(ctx, username, password)
+	user, err := p.authenticate(r, fc, username, password)
+	if errors.Is(err, accounts.ErrInvalidCredentials) {
+		p.renderLogin(w, fc, http.StatusUnauthorized, username, msgBadLogin)
+		return
+	}
 	if err != nil {
-		if errors.Is(err, accounts.ErrInvalidCredentials) {
-			p.Logger.InfoContext(ctx, "sign-in failed", "client_id", fc.client.ID)
-			p.renderLogin(w, fc, http.StatusUnauthorized, username, msgBadLogin)
-			return
-		}
 		p.serverError(w, r, "authenticate user", err)
 		return
 	}
@@ -240,10 +255,12 @@ func (p *Pages) submitConsent(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		p.Logger.InfoContext(ctx, "consent granted", "user_id", fc.session.UserID, "client_id", fc.client.ID)
+		p.record(r, storage.EventConsentGranted, fc.session.UserID, fc.client.ID, strings.Join(requested, " "))
 	case "deny":
 		fc.flow.ConsentGiven = true
 		fc.flow.ConsentDenied = true
 		p.Logger.InfoContext(ctx, "consent denied", "user_id", fc.session.UserID, "client_id", fc.client.ID)
+		p.record(r, storage.EventConsentDenied, fc.session.UserID, fc.client.ID, strings.Join(requested, " "))
 	default:
 		p.showError(w, http.StatusBadRequest, "Form rejected", msgBadForm)
 		return

@@ -190,6 +190,10 @@ func (p *Provider) validateAuthorize(r *http.Request, req *authorizeRequest) err
 	if ar.GetRequestedScopes().Has("openid") && form.Get("redirect_uri") == "" {
 		return fosite.ErrInvalidRequest.WithHint("redirect_uri is required in OpenID Connect requests.")
 	}
+	// OpenID Connect Core section 3.1.2.1: none may not be combined.
+	if prompt := strings.Fields(form.Get("prompt")); slices.Contains(prompt, "none") && len(prompt) > 1 {
+		return fosite.ErrInvalidRequest.WithHint("prompt=none cannot be combined with other prompt values.")
+	}
 	if v := form.Get("max_age"); v != "" {
 		if n, err := strconv.ParseInt(v, 10, 64); err != nil || n < 0 {
 			return fosite.ErrInvalidRequest.WithHintf("max_age must be a non-negative number of seconds, got %q.", v)

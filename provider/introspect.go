@@ -40,9 +40,20 @@ func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) {
 		p.writeJSONError(w, fosite.ErrInvalidClient.WithHint("Authenticate as a client with client_secret_basic or client_secret_post; bearer tokens are not accepted here."))
 		return
 	}
+	gate := p.openClientAuthGate(w, r)
+	if gate == nil {
+		return
+	}
 	caller, err := p.oauth.AuthenticateClient(ctx, r, r.PostForm)
+	gate.done(ctx, r, "", err)
 	if err != nil {
 		p.writeJSONError(w, err)
+		return
+	}
+	// A public client proves nothing by its id, so it may not learn
+	// about tokens here.
+	if caller.IsPublic() {
+		p.writeJSONError(w, fosite.ErrInvalidClient.WithHint("Public clients cannot use introspection; authenticate with a client secret."))
 		return
 	}
 	token := r.PostForm.Get("token")

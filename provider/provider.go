@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/ory/fosite/token/hmac"
 	"github.com/ory/fosite/token/jwt"
 
+	"github.com/idp/idp/accounts"
 	"github.com/idp/idp/consent"
 	"github.com/idp/idp/scopes"
 	"github.com/idp/idp/static"
@@ -77,6 +79,14 @@ type Config struct {
 	DevClientID     string
 	DevClientSecret string
 	Logger          *slog.Logger
+	// Throttle slows down repeated failed client authentication; nil
+	// turns throttling off.
+	Throttle *accounts.Throttle
+	// ClientIP returns the address of the client behind a request
+	// (default: the direct peer).
+	ClientIP func(r *http.Request) netip.Addr
+	// Events stores security events; nil records none.
+	Events consent.EventRecorder
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -309,6 +319,14 @@ func securityHeaders(next http.Handler) http.Handler {
 
 func (p *Provider) notFound(w http.ResponseWriter, r *http.Request) {
 	p.cfg.Pages.ShowError(w, http.StatusNotFound, "Not found", "There is no page at this address.")
+}
+
+// clientIP returns the client address of a request.
+func (p *Provider) clientIP(r *http.Request) netip.Addr {
+	if p.cfg.ClientIP != nil {
+		return p.cfg.ClientIP(r)
+	}
+	return remoteAddr(r)
 }
 
 // userClaims returns the claims of a user for the granted scopes.

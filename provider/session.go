@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"slices"
 	"time"
 
 	"github.com/ory/fosite"
@@ -30,6 +31,9 @@ type Session struct {
 	// to the authorization endpoint, empty when none was sent.
 	CodeChallenge       string `json:"code_challenge,omitempty"`
 	CodeChallengeMethod string `json:"code_challenge_method,omitempty"`
+	// GrantScopes is the scope of the grant when a refresh narrowed the
+	// new access token; the new refresh token keeps it.
+	GrantScopes []string `json:"grant_scopes,omitempty"`
 }
 
 // NewSession returns an empty session, the type fosite decodes stored
@@ -52,11 +56,15 @@ func (s *Session) Clone() fosite.Session {
 		return nil
 	}
 	c := *s
+	c.GrantScopes = slices.Clone(s.GrantScopes)
 	if s.DefaultSession != nil {
 		c.DefaultSession = s.DefaultSession.Clone().(*openid.DefaultSession)
 	}
 	return &c
 }
+
+// RefreshGrantedScopes returns the scope the refresh token keeps.
+func (s *Session) RefreshGrantedScopes() []string { return s.GrantScopes }
 
 // FamilyExpiry returns when the refresh-token family ends; storage
 // uses it to keep replay-detection rows long enough.

@@ -24,13 +24,18 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	r.Body = http.MaxBytesReader(w, r.Body, maxTokenForm)
 
+	gate := p.openClientAuthGate(w, r)
+	if gate == nil {
+		return
+	}
 	ar, err := p.oauth.NewAccessRequest(ctx, r, NewSession())
+	gate.done(ctx, r, clientIDOf(ar), err)
 	if err != nil {
-		p.writeTokenError(ctx, w, ar, err)
+		p.writeTokenError(ctx, w, r, ar, err)
 		return
 	}
 	if err := p.checkGrant(ctx, ar); err != nil {
-		p.writeTokenError(ctx, w, ar, err)
+		p.writeTokenError(ctx, w, r, ar, err)
 		return
 	}
 	if ar.GetGrantTypes().ExactOne("client_credentials") {
@@ -41,7 +46,7 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 
 	resp, err := p.oauth.NewAccessResponse(ctx, ar)
 	if err != nil {
-		p.writeTokenError(ctx, w, ar, err)
+		p.writeTokenError(ctx, w, r, ar, err)
 		return
 	}
 	p.cfg.Logger.InfoContext(ctx, "token issued",
@@ -88,18 +93,63 @@ func (p *Provider) checkGrant(ctx context.Context, ar fosite.AccessRequester) er
 		}
 	}
 
-	// RFC 6749 section 6: the scope of a refresh may not include any
-	// scope not originally granted.
-	// TODO: a narrower scope is accepted but not yet applied; the new
-	// access token keeps the original scope.
-	if requested := ar.GetRequestForm().Get("scope"); requested != "" {
-		for _, s := range strings.Fields(requested) {
-			if !slices.Contains(ar.GetGrantedScopes(), s) {
-				return fosite.ErrInvalidScope.WithHintf("Scope %q was not granted to this refresh token, so a refresh cannot add it.", s)
-			}
+	return narrowRefresh(ar, sess)
+}
+
+// narrowRefresh applies the scope parameter of a refresh (RFC 6749
+// section 6): it may not include any scope not originally granted, and
+// a narrower scope applies to the new access token only. The new
+// refresh token keeps the original scope through Session.GrantScopes.
+func narrowRefresh(ar fosite.AccessRequester, sess *Session) error {
+	sess.GrantScopes = nil
+	requested := strings.Fields(ar.GetRequestForm().Get("scope"))
+	if len(requested) == 0 {
+		return nil
+	}
+	granted := []string(ar.GetGrantedScopes())
+	for _, s := range requested {
+		if !slices.Contains(granted, s) {
+			return fosite.ErrInvalidScope.WithHintf("Scope %q was not granted to this refresh token, so a refresh cannot add it.", s)
 		}
 	}
+	req, ok := ar.(*fosite.AccessRequest)
+	if !ok {
+		return fosite.ErrServerError.WithDebugf("access request has type %T", ar)
+	}
+	sess.GrantScopes = slices.Clone(granted)
+	narrowed := fosite.Arguments{}
+	for _, s := range granted {
+		if slices.Contains(requested, s) {
+			narrowed = append(narrowed, s)
+		}
+	}
+	req.GrantedScope = narrowed
 	return nil
+}
+
+// isReuse reports whether err means a code or refresh token was
+// presented again: fosite found it used, or this request lost a race.
+func isReuse(err error) bool {
+	return errors.Is(err, storage.ErrAlreadyUsed) ||
+		errors.Is(err, fosite.ErrInvalidatedAuthorizeCode) ||
+		errors.Is(err, fosite.ErrInactiveToken)
+}
+
+// sessionUserID returns the user of a request's session, if any.
+func sessionUserID(ar fosite.Requester) string {
+	if s, ok := ar.GetSession().(*Session); ok {
+		return s.UserID
+	}
+	return ""
+}
+
+// clientIDOf returns the id of the client of a request, "" when none
+// was authenticated.
+func clientIDOf(ar fosite.Requester) string {
+	if ar == nil || ar.GetClient() == nil {
+		return ""
+	}
+	return ar.GetClient().GetID()
 }
 
 // revokeGrant revokes every token of a grant, and logs a failure
@@ -114,7 +164,17 @@ func (p *Provider) revokeGrant(ctx context.Context, requestID string) {
 // that lost a race to redeem a code or rotate a refresh token counts
 // as reuse: the grant's tokens are revoked and the response is
 // invalid_grant, never a server error.
-func (p *Provider) writeTokenError(ctx context.Context, w http.ResponseWriter, ar fosite.AccessRequester, err error) {
+func (p *Provider) writeTokenError(ctx context.Context, w http.ResponseWriter, r *http.Request, ar fosite.AccessRequester, err error) {
+	if isReuse(err) && ar != nil {
+		p.cfg.Logger.WarnContext(ctx, "token reuse detected", "client_id", clientIDOf(ar), "request_id", ar.GetID())
+		p.recordEvent(r, &storage.SecurityEvent{
+			Kind:           storage.EventTokenReuse,
+			ClientID:       clientIDOf(ar),
+			UserID:         sessionUserID(ar),
+			CredentialKind: strings.Join(ar.GetGrantTypes(), " "),
+			Detail:         "every token of the grant was revoked",
+		})
+	}
 	if errors.Is(err, storage.ErrAlreadyUsed) && ar != nil {
 		p.revokeGrant(ctx, ar.GetID())
 		err = fosite.ErrInvalidGrant.WithHint("The authorization code or refresh token was already used; every token of its grant has been revoked.")
@@ -128,6 +188,10 @@ func (p *Provider) writeTokenError(ctx context.Context, w http.ResponseWriter, a
 		p.cfg.Logger.ErrorContext(ctx, "token request failed", "client_id", clientID, "err", rfc.WithExposeDebug(true).GetDescription())
 	} else {
 		p.cfg.Logger.InfoContext(ctx, "token request rejected", "client_id", clientID, "err", rfc.ErrorField)
+	}
+	if rfc.ErrorField == fosite.ErrInvalidClient.ErrorField {
+		// RFC 6749 section 5.2: a 401 names the authentication scheme.
+		w.Header().Set("WWW-Authenticate", `Basic realm="idp"`)
 	}
 	p.oauth.WriteAccessError(ctx, w, ar, err)
 }

@@ -22,7 +22,11 @@ type Transport struct {
 	TrustedProxies []netip.Prefix
 	// HSTSPreload adds "; preload" to the HSTS header.
 	HSTSPreload bool
-	Logger      *slog.Logger
+	// RequireHTTPS rejects requests that did not arrive over HTTPS, such
+	// as a client reaching a proxied instance directly. Only --dev turns
+	// it off.
+	RequireHTTPS bool
+	Logger       *slog.Logger
 }
 
 // trusted reports whether addr belongs to a trusted proxy.
@@ -92,11 +96,19 @@ func (t *Transport) Wrap(next http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		if t.IsHTTPS(r) {
-			w.Header().Set("Strict-Transport-Security", hsts)
-		}
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
-		next.ServeHTTP(rec, r)
+		switch {
+		case t.IsHTTPS(r):
+			w.Header().Set("Strict-Transport-Security", hsts)
+			next.ServeHTTP(rec, r)
+		case t.RequireHTTPS:
+			writeJSON(rec, http.StatusBadRequest, map[string]string{
+				"error":             "invalid_request",
+				"error_description": "HTTPS is required; send the request to the https:// issuer URL.",
+			})
+		default:
+			next.ServeHTTP(rec, r)
+		}
 		if t.Logger != nil {
 			t.Logger.InfoContext(r.Context(), "request",
 				"method", r.Method,

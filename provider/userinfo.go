@@ -17,13 +17,23 @@ import (
 // section 2.2), and must carry the openid scope.
 func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	if r.URL.Query().Has("access_token") {
+		// RFC 6750 section 2.3: a token in the URL ends up in logs and
+		// browser history, so it is refused.
+		writeBearerError(w, http.StatusBadRequest, "invalid_request", "Send the access token in the Authorization header, not in the URL.")
+		return
+	}
 	token := fosite.AccessTokenFromRequest(r)
 	if token == "" {
 		writeBearerError(w, http.StatusUnauthorized, "", "")
 		return
 	}
 
-	_, ar, err := p.oauth.IntrospectToken(ctx, token, fosite.AccessToken, NewSession(), "openid")
+	use, ar, err := p.oauth.IntrospectToken(ctx, token, fosite.AccessToken, NewSession(), "openid")
+	if err == nil && use != fosite.AccessToken {
+		writeBearerError(w, http.StatusUnauthorized, "invalid_token", "Only an access token is accepted here.")
+		return
+	}
 	if err != nil {
 		if pingErr := p.cfg.Store.Ping(ctx); pingErr != nil {
 			p.cfg.Logger.ErrorContext(ctx, "userinfo failed", "err", pingErr)

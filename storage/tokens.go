@@ -82,6 +82,13 @@ type FamilyLifetimer interface {
 	FamilyExpiry() time.Time
 }
 
+// RefreshScoper is implemented by sessions whose refresh token keeps a
+// wider scope than the access token issued with it: a refresh may
+// narrow the new access token, never the grant (RFC 6749 section 6).
+type RefreshScoper interface {
+	RefreshGrantedScopes() []string
+}
+
 func newRow(signature string, r fosite.Requester, expires time.Time) (TokenRow, error) {
 	sess, err := json.Marshal(r.GetSession())
 	if err != nil {
@@ -222,6 +229,9 @@ func (s *Store) CreateRefreshTokenSession(ctx context.Context, signature, access
 		return err
 	}
 	rt := RefreshToken{TokenRow: row, AccessSignature: accessSignature}
+	if gs, ok := r.GetSession().(RefreshScoper); ok && len(gs.RefreshGrantedScopes()) > 0 {
+		rt.GrantedScopes = StringList(gs.RefreshGrantedScopes())
+	}
 	if fl, ok := r.GetSession().(FamilyLifetimer); ok {
 		rt.FamilyExpiresAt = fl.FamilyExpiry().UTC()
 		if !rt.FamilyExpiresAt.IsZero() && rt.FamilyExpiresAt.Before(rt.ExpiresAt) {

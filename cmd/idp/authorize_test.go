@@ -104,6 +104,7 @@ func TestAuthorizeRedirectedErrors(t *testing.T) {
 		{"request object", map[string]string{"request": "eyJhbGciOiJub25lIn0.e30."}, "request_not_supported"},
 		{"request URI", map[string]string{"request_uri": "https://evil.example.com/req"}, "request_uri_not_supported"},
 		{"prompt none without session", map[string]string{"prompt": "none"}, "login_required"},
+		{"prompt none combined", map[string]string{"prompt": "none login"}, "invalid_request"},
 		{"bad max_age", map[string]string{"max_age": "-1"}, "invalid_request"},
 		{"invalid id_token_hint", map[string]string{"id_token_hint": "not-a-jwt"}, "invalid_request"},
 	}
@@ -470,6 +471,27 @@ func TestRefreshScope(t *testing.T) {
 	})
 	if got.json["error"] != "invalid_scope" {
 		t.Errorf("widening refresh: got %d %s, want invalid_scope", got.status, got.body)
+	}
+
+	// A narrower scope applies to the new access token only.
+	narrowed := rp.post(p.issuer+provider.TokenPath, url.Values{
+		"grant_type": {"refresh_token"}, "refresh_token": {tok.json["refresh_token"].(string)}, "scope": {"offline_access"},
+	})
+	if narrowed.status != http.StatusOK || narrowed.json["scope"] != "offline_access" {
+		t.Fatalf("narrowing refresh: got %d %s, want scope offline_access", narrowed.status, narrowed.body)
+	}
+	if _, ok := narrowed.json["id_token"]; ok {
+		t.Errorf("narrowed refresh without openid still got an ID token")
+	}
+	if got := rp.introspect(narrowed.json["access_token"].(string)); got.json["scope"] != "offline_access" {
+		t.Errorf("narrowed access token scope: %s", got.body)
+	}
+	if got := rp.introspect(narrowed.json["refresh_token"].(string)); got.json["scope"] != "openid offline_access" {
+		t.Errorf("new refresh token must keep the original scope: %s", got.body)
+	}
+	full := rp.refresh(narrowed.json["refresh_token"].(string))
+	if full.json["scope"] != "openid offline_access" {
+		t.Errorf("refresh without scope after a narrowed one: %s", full.body)
 	}
 }
 

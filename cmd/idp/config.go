@@ -43,6 +43,9 @@ type Config struct {
 	// chain and its private key. Both or neither are set.
 	TLSCert string
 	TLSKey  string
+	// HSTSPreload adds "; preload" to Strict-Transport-Security. Default
+	// false, because preloading commits the whole registered domain.
+	HSTSPreload bool
 	// TrustedProxies are the networks of reverse proxies whose
 	// X-Forwarded-For and X-Forwarded-Proto headers are believed. Setting
 	// one also declares that a proxy terminates TLS in front of idp.
@@ -325,6 +328,12 @@ func (c *Config) ValidateServe() error {
 	}
 	if err := checkHostPort(c.AdminListen); err != nil {
 		return c.settingError("admin-listen", c.AdminListen, "%v; use host:port or :port", err)
+	}
+	// The dev server has demo accounts whose passwords it prints, so it
+	// never listens beyond this machine.
+	if c.Dev && !isLoopbackListen(c.Listen) {
+		return c.settingError("listen", c.Listen,
+			"--dev listens on loopback only, because its demo passwords are printed; use 127.0.0.1:PORT or [::1]:PORT")
 	}
 	if c.Listen == c.AdminListen && !strings.HasSuffix(c.Listen, ":0") {
 		return c.settingError("admin-listen", c.AdminListen,

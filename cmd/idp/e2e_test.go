@@ -151,6 +151,9 @@ type browser struct {
 	t      *testing.T
 	client *http.Client
 	issuer *url.URL
+	// forwardedFor, when set, is sent as X-Forwarded-For, the client
+	// address a trusted proxy would report.
+	forwardedFor string
 }
 
 func (p *testProvider) newBrowser() *browser {
@@ -176,6 +179,9 @@ type page struct {
 
 func (b *browser) do(req *http.Request) page {
 	b.t.Helper()
+	if b.forwardedFor != "" {
+		req.Header.Set("X-Forwarded-For", b.forwardedFor)
+	}
 	resp, err := b.client.Do(req)
 	if err != nil {
 		b.t.Fatal(err)

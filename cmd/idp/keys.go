@@ -40,7 +40,7 @@ func runKeys(ctx context.Context, c *cli, args []string) error {
 	switch sub {
 	case "list", "withdraw":
 	case "rotate":
-		delay = fs.Duration("delay", 0, "how long the new key is published before it signs (default: --jwks-cache-lifetime)")
+		delay = fs.Duration("delay", -1, "how long the new key is published before it signs; 0 signs at once (default: --jwks-cache-lifetime)")
 		alg = fs.String("alg", provider.AlgRS256, "signing algorithm of the new key: RS256 or ES256")
 	default:
 		return newUsageError("keys", "unknown subcommand %q: use list, rotate or withdraw", sub)
@@ -74,11 +74,11 @@ func runKeys(ctx context.Context, c *cli, args []string) error {
 			return newUsageError("keys", "keys rotate takes no arguments, got %q", fs.Arg(0))
 		}
 		d := *delay
-		if d == 0 {
+		if d == -1 {
 			d = cfg.JWKSCacheLifetime
 		}
 		if d < 0 {
-			return newUsageError("keys", "--delay %s is negative; give a duration such as 15m", d)
+			return newUsageError("keys", "--delay %s is negative; give a duration such as 15m, or 0 to sign at once", d)
 		}
 		k, err := ks.Generate(ctx, *alg, time.Now().Add(d))
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"sort"
 	"strings"
 
 	"github.com/idp/idp/clients"
@@ -69,7 +70,46 @@ func loadSecretKeys(ctx context.Context, c *cli, cfg *Config, st *storage.Store)
 		seen[k.Version] = true
 		keys = append(keys, k)
 	}
+	if st != nil {
+		if err := checkSecretMatches(ctx, st, keys); err != nil {
+			return nil, err
+		}
+	}
 	return keys, nil
+}
+
+// checkSecretMatches returns an error when the database has signing
+// keys and none is sealed with a configured secret: the secret is then
+// not the one this database was set up with, and a command run with it
+// would create keys and client secrets no server can use.
+func checkSecretMatches(ctx context.Context, st *storage.Store, keys []provider.SecretKeys) error {
+	stored, err := st.AllSigningKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("read signing keys: %w", err)
+	}
+	if len(stored) == 0 {
+		return nil
+	}
+	storedVersions := map[string]bool{}
+	for _, k := range stored {
+		storedVersions[k.SecretVersion] = true
+	}
+	var configured []string
+	for _, k := range keys {
+		if storedVersions[k.Version] {
+			return nil
+		}
+		configured = append(configured, k.Version)
+	}
+	var seen []string
+	for v := range storedVersions {
+		seen = append(seen, v)
+	}
+	sort.Strings(seen)
+	return fmt.Errorf("the system secret does not match this database: its signing keys are sealed with secret version %s, "+
+		"but the configured secret has version %s; use the secret the database was set up with "+
+		"(to rotate, configure the new secret as current and the old one as previous)",
+		strings.Join(seen, ", "), strings.Join(configured, ", "))
 }
 
 // readSystemSecrets returns the configured system secrets, current

@@ -47,6 +47,11 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 	logger := newLogger(c, cfg)
+	// Check what can fail without the database first, so a start that
+	// fails leaves no new database behind.
+	if _, err := loadAdminTokens(c, cfg); err != nil {
+		return err
+	}
 
 	st, err := openStore(ctx, cfg)
 	if err != nil {
@@ -97,17 +102,19 @@ func newLogger(c *cli, cfg *Config) *slog.Logger {
 
 // app is the provider with everything it is built from.
 type app struct {
-	cfg      *Config
-	store    *storage.Store
-	secrets  []provider.SecretKeys
-	logger   *slog.Logger
-	catalog  *scopes.Catalog
-	registry *clients.Registry
-	users    *accounts.Directory
-	keys     *provider.KeySet
-	sessions *consent.Sessions
-	pages    *consent.Pages
-	provider *provider.Provider
+	cfg       *Config
+	store     *storage.Store
+	secrets   []provider.SecretKeys
+	logger    *slog.Logger
+	catalog   *scopes.Catalog
+	registry  *clients.Registry
+	users     *accounts.Directory
+	keys      *provider.KeySet
+	sessions  *consent.Sessions
+	pages     *consent.Pages
+	provider  *provider.Provider
+	transport *provider.Transport
+	throttle  *accounts.Throttle
 }
 
 // newApp wires the provider from a loaded configuration and an open,
@@ -161,6 +168,13 @@ func newApp(ctx context.Context, cfg *Config, st *storage.Store, secrets []provi
 		InsecureCookie: cfg.Dev && strings.HasPrefix(cfg.Issuer, "http://"),
 		Now:            now,
 	}
+	a.transport = &provider.Transport{
+		TrustedProxies: cfg.TrustedProxies,
+		HSTSPreload:    cfg.HSTSPreload,
+		RequireHTTPS:   !cfg.Dev,
+		Logger:         logger,
+	}
+	a.throttle = &accounts.Throttle{Store: st, Now: now}
 	a.pages = &consent.Pages{
 		Sessions: a.sessions,
 		Store:    st,
@@ -168,6 +182,9 @@ func newApp(ctx context.Context, cfg *Config, st *storage.Store, secrets []provi
 		Catalog:  catalog,
 		Views:    views,
 		Logger:   logger,
+		Throttle: a.throttle,
+		ClientIP: a.transport.ClientIP,
+		Events:   st,
 		DevMode:  cfg.Dev,
 		Now:      now,
 	}
@@ -200,6 +217,9 @@ func (a *app) newProvider(demo *demoAccount) (*provider.Provider, error) {
 		},
 		JWKSCacheLifetime: a.cfg.JWKSCacheLifetime,
 		Logger:            a.logger,
+		Throttle:          a.throttle,
+		ClientIP:          a.transport.ClientIP,
+		Events:            a.store,
 	}
 	if demo != nil {
 		cfg.DevMode = true
@@ -211,8 +231,7 @@ func (a *app) newProvider(demo *demoAccount) (*provider.Provider, error) {
 
 // handler returns the public handler with transport handling.
 func (a *app) handler() http.Handler {
-	t := &provider.Transport{TrustedProxies: a.cfg.TrustedProxies, Logger: a.logger}
-	return t.Wrap(a.provider.Handler())
+	return a.transport.Wrap(a.provider.Handler())
 }
 
 // serve runs the public listener and, when an admin token is set, the

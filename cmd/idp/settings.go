@@ -66,6 +66,10 @@ var settings = []setting{
 		"run a local development server: plain HTTP on a loopback issuer, "+
 			"a generated system secret and demo data",
 		func(c *Config) flag.Value { return boolValue{&c.Dev} }),
+	newSetting("hsts-preload",
+		"add preload to Strict-Transport-Security, asking browsers to ship the domain as HTTPS-only; "+
+			"this binds the whole registered domain and its subdomains, so read SECURITY.md first",
+		func(c *Config) flag.Value { return boolValue{&c.HSTSPreload} }),
 	newSetting("tls-cert",
 		"PEM `file` with the HTTPS certificate chain; requires --tls-key",
 		func(c *Config) flag.Value { return stringValue{&c.TLSCert} }),
