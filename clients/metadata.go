@@ -43,9 +43,10 @@ const ScopeOfflineAccess = "offline_access"
 const DefaultIDTokenSigningAlg = "RS256"
 
 // IDTokenSigningAlgs lists the id_token_signed_response_alg values a
-// client may register. It is a variable so that another algorithm can be
-// added once idp can sign with it.
-var IDTokenSigningAlgs = []string{"RS256"}
+// client may register: the algorithms idp keeps a signing key for. It
+// is a variable so that another algorithm can be added once idp can
+// sign with it.
+var IDTokenSigningAlgs = []string{"RS256", "ES256"}
 
 // MaxClientNameLength is the longest client_name accepted, in characters.
 const MaxClientNameLength = 200

@@ -274,17 +274,17 @@ func TestIDTokenSigningAlgsVariable(t *testing.T) {
 	t.Cleanup(func() { IDTokenSigningAlgs = saved })
 
 	m := validMetadata()
-	m.IDTokenSignedResponseAlg = "ES256"
+	m.IDTokenSignedResponseAlg = "PS256"
 	if err := m.Validate(ValidateOptions{}); err == nil {
-		t.Fatal("Validate accepted ES256 before it was allowed")
+		t.Fatal("Validate accepted PS256 before it was allowed")
 	}
 
 	IDTokenSigningAlgs = append([]string{}, saved...)
-	IDTokenSigningAlgs = append(IDTokenSigningAlgs, "ES256")
+	IDTokenSigningAlgs = append(IDTokenSigningAlgs, "PS256")
 	m = validMetadata()
-	m.IDTokenSignedResponseAlg = "ES256"
+	m.IDTokenSignedResponseAlg = "PS256"
 	if err := m.Validate(ValidateOptions{}); err != nil {
-		t.Fatalf("Validate rejected ES256 after it was allowed: %v", err)
+		t.Fatalf("Validate rejected PS256 after it was allowed: %v", err)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
@@ -63,7 +64,7 @@ func (p *Provider) serverMetadata(oidc bool) serverMetadata {
 	if oidc {
 		m.UserinfoEndpoint = base + UserinfoPath
 		m.SubjectTypesSupported = []string{"public"}
-		m.IDTokenSigningAlgValuesSupported = []string{AlgRS256}
+		m.IDTokenSigningAlgValuesSupported = slices.Clone(SigningAlgorithms)
 		m.ClaimsSupported = p.cfg.Catalog.ClaimsSupported()
 		m.PromptValuesSupported = []string{"none", "login", "consent"}
 	}

@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -141,18 +142,26 @@ func (ks *KeySet) Generate(ctx context.Context, alg string, notBefore time.Time)
 	return k, nil
 }
 
-// EnsureKey creates an RS256 key that signs at once when no key is
-// stored, as on the first start.
+// SigningAlgorithms are the algorithms idp keeps a key for: RS256 for
+// every client by default, ES256 for clients that register it.
+var SigningAlgorithms = []string{AlgRS256, AlgES256}
+
+// EnsureKey creates a key that signs at once for each algorithm in
+// SigningAlgorithms that has none, as on the first start.
 func (ks *KeySet) EnsureKey(ctx context.Context) error {
 	keys, err := ks.Store.SigningKeys(ctx)
 	if err != nil {
 		return fmt.Errorf("load signing keys: %w", err)
 	}
-	if len(keys) > 0 {
-		return nil
+	for _, alg := range SigningAlgorithms {
+		if slices.ContainsFunc(keys, func(k storage.SigningKey) bool { return k.Algorithm == alg }) {
+			continue
+		}
+		if _, err := ks.Generate(ctx, alg, ks.Now()); err != nil {
+			return err
+		}
 	}
-	_, err = ks.Generate(ctx, AlgRS256, ks.Now())
-	return err
+	return nil
 }
 
 // Withdraw removes a key from the JWKS document and from signing at
@@ -178,18 +187,17 @@ func (ks *KeySet) List(ctx context.Context) ([]KeyInfo, error) {
 }
 
 // describe assigns each key its state. Keys come newest NotBefore
-// first; a key is current when it is the newest one whose NotBefore
-// has passed, and the key it replaced stays published until
-// everything it signed has expired.
+// first. Per algorithm, a key is current when it is the newest one
+// whose NotBefore has passed, and the key it replaced stays published
+// until everything it signed has expired.
 func (ks *KeySet) describe(keys []storage.SigningKey) []KeyInfo {
 	now := ks.Now()
-	var (
-		out []KeyInfo
-		// successorStart is the NotBefore of the newer key that
-		// replaced the one being looked at.
-		successorStart time.Time
-	)
+	var out []KeyInfo
+	// successorStart is, per algorithm, the NotBefore of the newer key
+	// that replaced the one being looked at.
+	successors := map[string]time.Time{}
 	for _, k := range keys {
+		successorStart := successors[k.Algorithm]
 		info := KeyInfo{KID: k.KID, Algorithm: k.Algorithm, CreatedAt: k.CreatedAt, NotBefore: k.NotBefore}
 		switch {
 		case k.Withdrawn:
@@ -198,14 +206,14 @@ func (ks *KeySet) describe(keys []storage.SigningKey) []KeyInfo {
 			info.State = KeyNext
 		case successorStart.IsZero():
 			info.State = KeyCurrent
-			successorStart = k.NotBefore
+			successors[k.Algorithm] = k.NotBefore
 		default:
 			info.PublishedUntil = successorStart.Add(ks.IDTokenLifetime + ks.ClockSkew)
 			info.State = KeyRetiring
 			if !now.Before(info.PublishedUntil) {
 				info.State = KeyRetired
 			}
-			successorStart = k.NotBefore
+			successors[k.Algorithm] = k.NotBefore
 		}
 		out = append(out, info)
 	}

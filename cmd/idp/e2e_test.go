@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"html"
@@ -510,5 +511,35 @@ func TestEverythingSurvivesRestart(t *testing.T) {
 	got := rpSecond.post(second.server.URL+provider.IntrospectPath, url.Values{"token": {tok.json["access_token"].(string)}})
 	if got.json["active"] != true {
 		t.Errorf("access token after restart: %s", got.body)
+	}
+}
+
+func TestES256IDToken(t *testing.T) {
+	p := newTestProvider(t)
+	p.createUser("alice")
+	md := p.createClient(clients.Metadata{IDTokenSignedResponseAlg: "ES256"})
+	rp := p.newRelyingParty(md)
+	rp.verifier = rp.oidc.Verifier(&oidc.Config{ClientID: md.ClientID, SupportedSigningAlgs: []string{oidc.ES256}})
+
+	verifier := oauth2.GenerateVerifier()
+	back := signIn(t, p.newBrowser(), rp.config.AuthCodeURL("state-1234567890", oauth2.S256ChallengeOption(verifier)), "alice", testPassword)
+	tok, err := rp.config.Exchange(p.context(), back.Query().Get("code"), oauth2.VerifierOption(verifier))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rawID, _ := tok.Extra("id_token").(string)
+	if _, err := rp.verifier.Verify(p.context(), rawID); err != nil {
+		t.Fatalf("ES256 ID token: %v", err)
+	}
+	rawHeader, _ := base64.RawURLEncoding.DecodeString(strings.Split(rawID, ".")[0])
+	var header struct {
+		Alg string `json:"alg"`
+		Kid string `json:"kid"`
+	}
+	if err := json.Unmarshal(rawHeader, &header); err != nil {
+		t.Fatal(err)
+	}
+	if header.Alg != "ES256" || header.Kid == "" {
+		t.Errorf("ID token header: got alg %q kid %q, want ES256 with a kid", header.Alg, header.Kid)
 	}
 }
