@@ -239,6 +239,14 @@ func (a *app) handler() http.Handler {
 // gracefully, letting requests in flight finish.
 func (a *app) serve(ctx context.Context, c *cli, cfg *Config) error {
 	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12}
+	useTLS := cfg.TLSCert != ""
+	if useTLS {
+		reloader, err := newCertReloader(cfg.TLSCert, cfg.TLSKey, a.logger)
+		if err != nil {
+			return err
+		}
+		tlsConfig.GetCertificate = reloader.GetCertificate
+	}
 	public := newHTTPServer(cfg.Listen, a.handler(), a.logger)
 	public.TLSConfig = tlsConfig
 
@@ -248,12 +256,11 @@ func (a *app) serve(ctx context.Context, c *cli, cfg *Config) error {
 	}
 
 	errc := make(chan error, 2)
-	useTLS := cfg.TLSCert != ""
 	go func() {
 		a.logger.InfoContext(ctx, "public listener started", "addr", cfg.Listen, "issuer", cfg.Issuer, "tls", useTLS)
 		var err error
 		if useTLS {
-			err = public.ListenAndServeTLS(cfg.TLSCert, cfg.TLSKey)
+			err = public.ListenAndServeTLS("", "")
 		} else {
 			err = public.ListenAndServe()
 		}
@@ -265,7 +272,7 @@ func (a *app) serve(ctx context.Context, c *cli, cfg *Config) error {
 			a.logger.InfoContext(ctx, "admin listener started", "addr", cfg.AdminListen, "tls", useTLS)
 			var err error
 			if useTLS {
-				err = admin.ListenAndServeTLS(cfg.TLSCert, cfg.TLSKey)
+				err = admin.ListenAndServeTLS("", "")
 			} else {
 				err = admin.ListenAndServe()
 			}
