@@ -41,6 +41,9 @@ type AdminConfig struct {
 	// Logger receives one line per change and per rejected or failed
 	// request. When nil, the lines are discarded.
 	Logger *slog.Logger
+	// Events is the store that GET /admin/events reads. When nil, that
+	// route does not exist.
+	Events EventStore
 }
 
 // NewAdminHandler returns the admin API for clients:
@@ -51,6 +54,12 @@ type AdminConfig struct {
 //	PUT    /admin/clients/{id}         replace a client's metadata
 //	DELETE /admin/clients/{id}         delete a client and its tokens (204)
 //	POST   /admin/clients/{id}/secret  rotate the secret (with the new secret)
+//	GET    /admin/events               list security events, newest first
+//
+// The changes are recorded as security events when cfg.Registry.Events is
+// set, with the caller's address, user agent, method and path. The events
+// route exists only when cfg.Events is set; see listEvents for its query
+// parameters.
 //
 // Every request needs "Authorization: Bearer <token>" with one of
 // cfg.Tokens. Bodies are RFC 7591 client metadata in JSON, and errors have
@@ -64,7 +73,7 @@ func NewAdminHandler(cfg AdminConfig) (http.Handler, error) {
 	if len(cfg.Tokens) == 0 {
 		return nil, errors.New("admin API: no token configured; set at least one token of 32 or more random bytes")
 	}
-	a := &adminAPI{registry: cfg.Registry, logger: cfg.Logger}
+	a := &adminAPI{registry: cfg.Registry, events: cfg.Events, logger: cfg.Logger}
 	if a.logger == nil {
 		a.logger = slog.New(slog.DiscardHandler)
 	}
@@ -82,11 +91,15 @@ func NewAdminHandler(cfg AdminConfig) (http.Handler, error) {
 	mux.HandleFunc("PUT /admin/clients/{id}", a.update)
 	mux.HandleFunc("DELETE /admin/clients/{id}", a.delete)
 	mux.HandleFunc("POST /admin/clients/{id}/secret", a.rotateSecret)
+	if a.events != nil {
+		mux.HandleFunc("GET /admin/events", a.listEvents)
+	}
 	return a.withHeaders(a.authenticate(mux)), nil
 }
 
 type adminAPI struct {
 	registry *Registry
+	events   EventStore
 	logger   *slog.Logger
 	// tokenDigests are SHA-256 digests of the configured tokens. Comparing
 	// digests keeps the comparison time independent of the token length.
@@ -153,7 +166,7 @@ func (a *adminAPI) create(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	created, err := a.registry.Create(r.Context(), m)
+	created, err := a.registryFor(r).Create(r.Context(), m)
 	if err != nil {
 		a.writeRegistryError(w, r, "", err)
 		return
@@ -190,7 +203,7 @@ func (a *adminAPI) update(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	updated, err := a.registry.Update(r.Context(), id, m)
+	updated, err := a.registryFor(r).Update(r.Context(), id, m)
 	if err != nil {
 		a.writeRegistryError(w, r, id, err)
 		return
@@ -202,7 +215,7 @@ func (a *adminAPI) update(w http.ResponseWriter, r *http.Request) {
 
 func (a *adminAPI) delete(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	if err := a.registry.Delete(r.Context(), id); err != nil {
+	if err := a.registryFor(r).Delete(r.Context(), id); err != nil {
 		a.writeRegistryError(w, r, id, err)
 		return
 	}
@@ -212,13 +225,20 @@ func (a *adminAPI) delete(w http.ResponseWriter, r *http.Request) {
 
 func (a *adminAPI) rotateSecret(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	m, err := a.registry.RotateSecret(r.Context(), id)
+	m, err := a.registryFor(r).RotateSecret(r.Context(), id)
 	if err != nil {
 		a.writeRegistryError(w, r, id, err)
 		return
 	}
 	a.logger.InfoContext(r.Context(), "client secret rotated", "client_id", id)
 	a.writeJSON(w, http.StatusOK, m)
+}
+
+// registryFor returns the registry for a request that changes a client,
+// so that its events carry the request's address, user agent, method and
+// path.
+func (a *adminAPI) registryFor(r *http.Request) *Registry {
+	return a.registry.withRequest(adminAPISource, r)
 }
 
 // decodeBody reads one JSON object of at most maxAdminBodyBytes into v,

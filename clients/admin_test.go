@@ -48,15 +48,18 @@ type testServer struct {
 }
 
 // newTestServer starts the admin API on a fresh SQLite store, accepting
-// adminToken and nextAdminToken, and logging JSON lines into logs.
+// adminToken and nextAdminToken, recording and serving security events,
+// and logging JSON lines into logs.
 func newTestServer(t *testing.T) *testServer {
 	t.Helper()
 	reg, st := newTestRegistry(t)
+	reg.Events = st
 	logs := &lockedBuffer{}
 	handler, err := NewAdminHandler(AdminConfig{
 		Registry: reg,
 		Tokens:   [][]byte{[]byte(adminToken), []byte(nextAdminToken)},
 		Logger:   slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Events:   st,
 	})
 	if err != nil {
 		t.Fatalf("NewAdminHandler: %v", err)

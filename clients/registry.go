@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/idp/idp/storage"
@@ -43,6 +44,21 @@ type Registry struct {
 	Validate ValidateOptions
 	// Now is the clock. When nil, time.Now is used.
 	Now func() time.Time
+	// Events records a security event for every change that succeeds:
+	// create, update, secret rotation and delete. When nil, no events
+	// are recorded.
+	Events EventRecorder
+	// Source ends the detail of every recorded event and names where the
+	// change came from, such as "via command line". The admin API sets
+	// its own.
+	Source string
+	// Logger receives a line for every event that could not be
+	// recorded. When nil, the lines are discarded.
+	Logger *slog.Logger
+
+	// request is copied into every recorded event. withRequest sets it
+	// on the copy of the registry that serves one admin API request.
+	request storage.SecurityEvent
 }
 
 func (r *Registry) now() time.Time {
@@ -82,6 +98,7 @@ func (r *Registry) Create(ctx context.Context, m Metadata) (Metadata, error) {
 	if err := r.Store.CreateClient(ctx, record); err != nil {
 		return Metadata{}, fmt.Errorf("create client: %w", err)
 	}
+	r.recordEvent(ctx, storage.EventClientCreated, id, createdNote(record))
 	return withSecret(FromRecord(record), secret), nil
 }
 
@@ -147,6 +164,7 @@ func (r *Registry) Update(ctx context.Context, id string, m Metadata) (Metadata,
 	if err != nil {
 		return Metadata{}, fmt.Errorf("update client: %w", err)
 	}
+	wasPublic := record.Public
 	m.ApplyTo(record)
 	record.UpdatedAt = r.now().UTC()
 
@@ -166,6 +184,15 @@ func (r *Registry) Update(ctx context.Context, id string, m Metadata) (Metadata,
 	if err := r.Store.UpdateClient(ctx, record); err != nil {
 		return Metadata{}, fmt.Errorf("update client: %w", err)
 	}
+
+	var note string
+	switch {
+	case record.Public && !wasPublic:
+		note = "made public and its secret deleted"
+	case secret != "":
+		note = "made confidential and given a secret"
+	}
+	r.recordEvent(ctx, storage.EventClientUpdated, id, note)
 	return withSecret(FromRecord(record), secret), nil
 }
 
@@ -191,6 +218,7 @@ func (r *Registry) RotateSecret(ctx context.Context, id string) (Metadata, error
 	if err := r.Store.UpdateClient(ctx, record); err != nil {
 		return Metadata{}, fmt.Errorf("rotate client secret: %w", err)
 	}
+	r.recordEvent(ctx, storage.EventClientSecretRotate, id, "")
 	return withSecret(FromRecord(record), secret), nil
 }
 
@@ -200,7 +228,17 @@ func (r *Registry) Delete(ctx context.Context, id string) error {
 	if err := r.Store.DeleteClient(ctx, id); err != nil {
 		return fmt.Errorf("delete client: %w", err)
 	}
+	r.recordEvent(ctx, storage.EventClientDeleted, id, "")
 	return nil
+}
+
+// createdNote describes a new client for its event: its type and name.
+func createdNote(record *storage.Client) string {
+	kind := "confidential"
+	if record.Public {
+		kind = "public"
+	}
+	return fmt.Sprintf("%s client %q", kind, record.Name)
 }
 
 // setNewSecret generates a secret, stores its hash on the record and

@@ -2,7 +2,9 @@ package storage
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/go-jose/go-jose/v3"
 	"github.com/ory/fosite"
@@ -140,4 +142,27 @@ func (s *Store) DeleteClient(ctx context.Context, id string) error {
 		}
 		return nil
 	})
+}
+
+// ClientsAllowingOrigin returns the clients that list origin among
+// their allowed CORS origins, compared exactly.
+func (s *Store) ClientsAllowingOrigin(ctx context.Context, origin string) ([]Client, error) {
+	encoded, err := json.Marshal(origin)
+	if err != nil {
+		return nil, err
+	}
+	// The LIKE narrows the scan on the JSON text; the exact comparison
+	// below decides, so LIKE wildcards in origin cannot widen a match.
+	var candidates []Client
+	err = s.conn(ctx).Where("allowed_cors_origins LIKE ?", "%"+string(encoded)+"%").Find(&candidates).Error
+	if err != nil {
+		return nil, err
+	}
+	var out []Client
+	for _, c := range candidates {
+		if slices.Contains(c.AllowedCORSOrigins, origin) {
+			out = append(out, c)
+		}
+	}
+	return out, nil
 }

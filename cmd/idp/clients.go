@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -384,7 +385,10 @@ func withClientRegistry(ctx context.Context, c *cli, cfg *Config, needSecret boo
 			AllowLocalhostHTTP: cfg.Dev,
 			KnownScope:         catalog.Known,
 		},
-		Now: time.Now,
+		Now:    time.Now,
+		Events: st,
+		Source: "via command line",
+		Logger: slog.New(slog.NewTextHandler(c.stderr, nil)),
 	}
 	if needSecret {
 		keys, err := loadSecretKeys(ctx, c, cfg, st)

@@ -51,6 +51,7 @@ Commands:
   clients    register and manage client applications
   users      create and manage user accounts
   keys       list, rotate and withdraw signing keys
+  events     list security events: sign-ins, lockouts, client changes
   migrate    apply database schema migrations
   version    print the version
   help       print this help, or a command's help: idp help <command>
@@ -96,6 +97,8 @@ func run(ctx context.Context, c *cli, args []string) int {
 		err = runUsers(ctx, c, rest)
 	case "migrate":
 		err = runMigrate(ctx, c, rest)
+	case "events":
+		err = runEvents(ctx, c, rest)
 	case "version":
 		err = runVersion(c, rest)
 	case "help", "-h", "-help", "--help":

@@ -142,7 +142,10 @@ func newApp(ctx context.Context, cfg *Config, st *storage.Store, secrets []provi
 			AllowLocalhostHTTP: cfg.Dev,
 			KnownScope:         catalog.Known,
 		},
-		Now: now,
+		Now:    now,
+		Events: st,
+		Logger: logger,
+		Source: "via idp serve",
 	}
 	a.users = &accounts.Directory{
 		Store:  st,
@@ -314,7 +317,7 @@ func (a *app) adminServer(c *cli, cfg *Config) (*http.Server, error) {
 	for i, t := range tokens {
 		raw[i] = []byte(t)
 	}
-	h, err := clients.NewAdminHandler(clients.AdminConfig{Registry: a.registry, Tokens: raw, Logger: a.logger})
+	h, err := clients.NewAdminHandler(clients.AdminConfig{Registry: a.registry, Tokens: raw, Logger: a.logger, Events: a.store})
 	if err != nil {
 		return nil, fmt.Errorf("admin API: %w", err)
 	}
