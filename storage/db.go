@@ -23,6 +23,8 @@ type Store struct {
 	db *gorm.DB
 	// dialect is "sqlite" or "postgres".
 	dialect string
+	// path is the SQLite file, empty for PostgreSQL.
+	path string
 	// newSession returns an empty fosite session for token rows read
 	// without one (fosite's revocation passes nil).
 	newSession func() fosite.Session
@@ -89,7 +91,11 @@ func Open(dsn string, opts Options) (*Store, error) {
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("connect to %s database: %w", dialect, err)
 	}
-	return &Store{db: db, dialect: dialect, newSession: opts.NewSession, now: opts.Now}, nil
+	st := &Store{db: db, dialect: dialect, newSession: opts.NewSession, now: opts.Now}
+	if dialect == "sqlite" {
+		st.path = strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite://"), "file:")
+	}
+	return st, nil
 }
 
 // sqliteDSN adds the connection settings idp relies on to a file path:

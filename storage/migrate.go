@@ -46,21 +46,80 @@ func LatestSchemaVersion() int { return migrations[len(migrations)-1].version }
 // SchemaVersion returns the newest applied migration, 0 for an empty
 // database.
 func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
-	if !s.db.Migrator().HasTable(&schemaMigration{}) {
+	return schemaVersion(s.conn(ctx))
+}
+
+func schemaVersion(db *gorm.DB) (int, error) {
+	if !db.Migrator().HasTable(&schemaMigration{}) {
 		return 0, nil
 	}
 	var v int
-	err := s.conn(ctx).Model(&schemaMigration{}).Select("COALESCE(MAX(version), 0)").Scan(&v).Error
+	err := db.Model(&schemaMigration{}).Select("COALESCE(MAX(version), 0)").Scan(&v).Error
 	return v, err
 }
 
 // Migrate applies every pending migration, each in its own transaction.
 // It refuses a database whose schema is newer than this binary knows.
+//
+// On PostgreSQL an advisory lock makes instances that start at the
+// same time take turns: one migrates, the others wait and then find
+// nothing pending. SQLite's own write lock does the same for files.
 func (s *Store) Migrate(ctx context.Context) (applied []int, err error) {
-	if err := s.db.WithContext(ctx).AutoMigrate(&schemaMigration{}); err != nil {
+	if s.dialect != "postgres" {
+		return s.migrate(ctx)
+	}
+	err = s.db.WithContext(ctx).Connection(func(conn *gorm.DB) error {
+		if err := conn.Exec("SELECT pg_advisory_lock(?)", migrationLockID).Error; err != nil {
+			return fmt.Errorf("take the migration lock: %w", err)
+		}
+		defer conn.Exec("SELECT pg_advisory_unlock(?)", migrationLockID)
+		applied, err = s.migrate(ctx)
+		return err
+	})
+	return applied, err
+}
+
+// migrationLockID names idp's PostgreSQL advisory lock for migrations.
+const migrationLockID = 0x1dc0de
+
+func (s *Store) migrate(ctx context.Context) (applied []int, err error) {
+	db := s.db.WithContext(ctx)
+	if s.dialect == "sqlite" {
+		// Back up an existing file before changing its schema. The copy
+		// is taken outside the write transaction, which VACUUM INTO
+		// cannot run in.
+		current, err := schemaVersion(db)
+		if err != nil {
+			return nil, fmt.Errorf("read schema version: %w", err)
+		}
+		if current > 0 && current < LatestSchemaVersion() {
+			backup := fmt.Sprintf("%s.v%d-%s.bak", s.path, current, s.now().UTC().Format("20060102T150405.000000000Z"))
+			if err := s.Backup(ctx, backup); err != nil {
+				return nil, fmt.Errorf("back up before migrating: %w", err)
+			}
+		}
+		// One BEGIN IMMEDIATE transaction holds SQLite's write lock from
+		// reading the version to the last step, so processes starting
+		// at once take turns.
+		err = db.Transaction(func(tx *gorm.DB) error {
+			applied, err = s.applyMigrations(tx)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		return applied, nil
+	}
+	return s.applyMigrations(db)
+}
+
+// applyMigrations runs every step newer than the schema of db, each in
+// a transaction of its own (a savepoint when db is a transaction).
+func (s *Store) applyMigrations(db *gorm.DB) (applied []int, err error) {
+	if err := db.AutoMigrate(&schemaMigration{}); err != nil {
 		return nil, fmt.Errorf("create schema_migrations: %w", err)
 	}
-	current, err := s.SchemaVersion(ctx)
+	current, err := schemaVersion(db)
 	if err != nil {
 		return nil, fmt.Errorf("read schema version: %w", err)
 	}
@@ -72,7 +131,7 @@ func (s *Store) Migrate(ctx context.Context) (applied []int, err error) {
 		if m.version <= current {
 			continue
 		}
-		err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		err := db.Transaction(func(tx *gorm.DB) error {
 			if err := m.apply(tx); err != nil {
 				return err
 			}

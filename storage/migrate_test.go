@@ -2,7 +2,11 @@ package storage
 
 import (
 	"context"
+	"path/filepath"
+	"sync"
 	"testing"
+
+	"gorm.io/gorm"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -77,4 +81,61 @@ func TestCheckSchemaRejectsNewerVersion(t *testing.T) {
 			t.Errorf("Migrate with schema version %d applied %v, want an error", newer, applied)
 		}
 	})
+}
+
+func TestConcurrentMigrate(t *testing.T) {
+	for _, driver := range drivers {
+		t.Run(driver, func(t *testing.T) {
+			// Several instances start at once on one empty database.
+			dsn := newTestDSN(t, driver)
+			stores := make([]*Store, 4)
+			for i := range stores {
+				stores[i] = openTestStore(t, dsn)
+			}
+			var wg sync.WaitGroup
+			errs := make([]error, len(stores))
+			applied := make([][]int, len(stores))
+			for i, s := range stores {
+				wg.Go(func() { applied[i], errs[i] = s.Migrate(context.Background()) })
+			}
+			wg.Wait()
+			total := 0
+			for i, err := range errs {
+				if err != nil {
+					t.Errorf("instance %d: %v", i, err)
+				}
+				total += len(applied[i])
+			}
+			if total != LatestSchemaVersion() {
+				t.Errorf("migrations applied in total: %d, want each once (%d)", total, LatestSchemaVersion())
+			}
+		})
+	}
+}
+
+func TestMigrateBacksUpSQLite(t *testing.T) {
+	// Pretend the file is at an older version by adding a step.
+	dsn := newTestDSN(t, "sqlite")
+	s := openTestStore(t, dsn)
+	if _, err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	saved := migrations
+	t.Cleanup(func() { migrations = saved })
+	migrations = append(migrations[:len(migrations):len(migrations)], migration{
+		version: LatestSchemaVersion() + 1,
+		name:    "test step",
+		apply:   func(tx *gorm.DB) error { return tx.Exec("CREATE TABLE test_step (id INTEGER)").Error },
+	})
+	if _, err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	backups, _ := filepath.Glob(dsn + ".v*.bak")
+	if len(backups) != 1 {
+		t.Fatalf("backups: got %v, want one", backups)
+	}
+	copyStore := openTestStore(t, backups[0])
+	if v, err := copyStore.SchemaVersion(context.Background()); err != nil || v != saved[len(saved)-1].version {
+		t.Errorf("backup schema version: %d %v", v, err)
+	}
 }

@@ -96,6 +96,11 @@ type Config struct {
 	// ClockSkew is the tolerance for clocks that differ between idp and
 	// its relying parties or between idp instances. Default 60s.
 	ClockSkew time.Duration
+	// JanitorInterval is how often expired rows are deleted. Default 1m.
+	JanitorInterval time.Duration
+	// EventRetention is how long security events are kept. Default
+	// 2160h (90 days).
+	EventRetention time.Duration
 
 	// PasswordHashConcurrency is the maximum number of argon2id password
 	// hashes computed at once; each takes 19 MiB of memory. Default 4.
@@ -149,6 +154,8 @@ func defaultConfig() *Config {
 		AuthFlowLifetime:        10 * time.Minute,
 		JWKSCacheLifetime:       15 * time.Minute,
 		ClockSkew:               60 * time.Second,
+		JanitorInterval:         time.Minute,
+		EventRetention:          2160 * time.Hour,
 		PasswordHashConcurrency: 4,
 		LogLevel:                slog.LevelInfo,
 		origins:                 map[string]string{},
@@ -258,6 +265,8 @@ func (c *Config) validateLifetimes() error {
 		{"auth-flow-lifetime", c.AuthFlowLifetime, time.Minute, time.Hour},
 		{"jwks-cache-lifetime", c.JWKSCacheLifetime, time.Second, 24 * time.Hour},
 		{"clock-skew", c.ClockSkew, 0, 5 * time.Minute},
+		{"janitor-interval", c.JanitorInterval, time.Second, 24 * time.Hour},
+		{"event-retention", c.EventRetention, time.Hour, 87600 * time.Hour},
 	}
 	for _, l := range limits {
 		if l.value < l.min || l.value > l.max {

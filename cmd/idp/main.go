@@ -53,6 +53,8 @@ Commands:
   keys       list, rotate and withdraw signing keys
   events     list security events: sign-ins, lockouts, client changes
   migrate    apply database schema migrations
+  janitor    delete expired codes, tokens, sessions and old events now
+  backup     write a consistent copy of a SQLite database while idp runs
   version    print the version
   help       print this help, or a command's help: idp help <command>
 
@@ -99,6 +101,10 @@ func run(ctx context.Context, c *cli, args []string) int {
 		err = runMigrate(ctx, c, rest)
 	case "events":
 		err = runEvents(ctx, c, rest)
+	case "janitor":
+		err = runJanitor(ctx, c, rest)
+	case "backup":
+		err = runBackup(ctx, c, rest)
 	case "version":
 		err = runVersion(c, rest)
 	case "help", "-h", "-help", "--help":

@@ -88,6 +88,7 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 		printDemo(c, cfg, demo)
 	}
 
+	go runBackgroundJanitor(ctx, cfg, st, logger)
 	return a.serve(ctx, c, cfg)
 }
 

@@ -128,6 +128,12 @@ var settings = []setting{
 	durationSetting("clock-skew",
 		"tolerated difference between clocks (default 60s, max 5m)",
 		func(c *Config) *time.Duration { return &c.ClockSkew }),
+	durationSetting("janitor-interval",
+		"how often expired codes, tokens, sessions and flows are deleted (default 1m)",
+		func(c *Config) *time.Duration { return &c.JanitorInterval }),
+	durationSetting("event-retention",
+		"how long security events are kept (default 2160h)",
+		func(c *Config) *time.Duration { return &c.EventRetention }),
 	newSetting("password-hash-concurrency",
 		"maximum `number` of argon2id password hashes computed at once; each takes "+
 			"19 MiB of memory (default 4)",
