@@ -67,6 +67,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	noteClientID(r, req.form.Get("client_id"))
 	ar, err := p.oauth.NewAuthorizeRequest(ctx, p.fositeRequest(r, req.form))
 	req.ar = ar
 	if err != nil {

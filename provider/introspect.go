@@ -46,6 +46,9 @@ func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) {
 	}
 	caller, err := p.oauth.AuthenticateClient(ctx, r, r.PostForm)
 	gate.done(ctx, r, "", err)
+	if caller != nil {
+		noteClientID(r, caller.GetID())
+	}
 	if err != nil {
 		p.writeJSONError(w, err)
 		return

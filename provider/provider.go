@@ -87,6 +87,8 @@ type Config struct {
 	ClientIP func(r *http.Request) netip.Addr
 	// Events stores security events; nil records none.
 	Events consent.EventRecorder
+	// Metrics counts issued tokens; nil counts nothing.
+	Metrics *Metrics
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }
@@ -269,6 +271,10 @@ const (
 	UserinfoPath   = "/userinfo"
 	JWKSPath       = "/.well-known/jwks.json"
 	DiscoveryPath  = "/.well-known/openid-configuration"
+	// HealthPath answers 200 while the process runs; ReadyPath answers
+	// 200 only when the database is reachable and fully migrated.
+	HealthPath = "/healthz"
+	ReadyPath  = "/readyz"
 	MetadataPath   = "/.well-known/oauth-authorization-server"
 )
 
@@ -289,6 +295,8 @@ func (p *Provider) Handler() http.Handler {
 	mux.HandleFunc("GET "+DiscoveryPath, p.discovery)
 	mux.HandleFunc("GET "+MetadataPath, p.metadata)
 	mux.HandleFunc("GET "+JWKSPath, p.jwks)
+	mux.HandleFunc("GET "+HealthPath, p.healthz)
+	mux.HandleFunc("GET "+ReadyPath, p.readyz)
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static.FS)))
 	if p.cfg.DevMode {
 		mux.HandleFunc("GET "+DevStartPath, p.devStart)
@@ -318,6 +326,31 @@ func securityHeaders(next http.Handler) http.Handler {
 		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; base-uri 'none'")
 		next.ServeHTTP(w, r)
 	})
+}
+
+// healthz reports that the process is alive.
+func (p *Provider) healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+// readyz reports whether this instance can serve: the database answers
+// and its schema is the one this binary expects.
+func (p *Provider) readyz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if err := p.cfg.Store.Ping(r.Context()); err != nil {
+		p.cfg.Logger.ErrorContext(r.Context(), "readiness check: database unreachable", "err", err)
+		http.Error(w, "database unreachable", http.StatusServiceUnavailable)
+		return
+	}
+	if err := p.cfg.Store.CheckSchema(r.Context()); err != nil {
+		p.cfg.Logger.ErrorContext(r.Context(), "readiness check: schema", "err", err)
+		http.Error(w, "database schema not current", http.StatusServiceUnavailable)
+		return
+	}
+	_, _ = w.Write([]byte("ready\n"))
 }
 
 func (p *Provider) notFound(w http.ResponseWriter, r *http.Request) {

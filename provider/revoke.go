@@ -28,6 +28,9 @@ func (p *Provider) revoke(w http.ResponseWriter, r *http.Request) {
 	}
 	client, err := p.oauth.AuthenticateClient(ctx, r, r.PostForm)
 	gate.done(ctx, r, "", err)
+	if client != nil {
+		noteClientID(r, client.GetID())
+	}
 	if err != nil {
 		p.writeJSONError(w, err)
 		return

@@ -30,6 +30,7 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 	}
 	ar, err := p.oauth.NewAccessRequest(ctx, r, NewSession())
 	gate.done(ctx, r, clientIDOf(ar), err)
+	noteClientID(r, clientIDOf(ar))
 	if err != nil {
 		p.writeTokenError(ctx, w, r, ar, err)
 		return
@@ -49,6 +50,7 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 		p.writeTokenError(ctx, w, r, ar, err)
 		return
 	}
+	p.cfg.Metrics.tokenIssued(strings.Join(ar.GetGrantTypes(), " "))
 	p.cfg.Logger.InfoContext(ctx, "token issued",
 		"client_id", ar.GetClient().GetID(),
 		"grant_type", strings.Join(ar.GetGrantTypes(), " "))

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"context"
 	"log/slog"
 	"net"
 	"net/http"
@@ -27,6 +28,8 @@ type Transport struct {
 	// it off.
 	RequireHTTPS bool
 	Logger       *slog.Logger
+	// Metrics counts requests by route and status; nil counts nothing.
+	Metrics *Metrics
 }
 
 // trusted reports whether addr belongs to a trusted proxy.
@@ -86,9 +89,11 @@ func (t *Transport) IsHTTPS(r *http.Request) bool {
 	return strings.EqualFold(strings.TrimSpace(r.Header.Get("X-Forwarded-Proto")), "https")
 }
 
-// Wrap adds HSTS to HTTPS responses and writes one access log line per
-// request. The log records the path without its query string, which can
-// hold codes and tokens.
+// Wrap adds HSTS to HTTPS responses, rejects plain HTTP when
+// RequireHTTPS is set (health checks excepted, so a load balancer can
+// probe over HTTP), counts the request and writes one access log line.
+// The log records the path without its query string, which can hold
+// codes and tokens.
 func (t *Transport) Wrap(next http.Handler) http.Handler {
 	hsts := HSTSValue
 	if t.HSTSPreload {
@@ -96,12 +101,14 @@ func (t *Transport) Wrap(next http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
+		info := &requestInfo{}
+		r = r.WithContext(context.WithValue(r.Context(), requestInfoKey{}, info))
 		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		switch {
 		case t.IsHTTPS(r):
 			w.Header().Set("Strict-Transport-Security", hsts)
 			next.ServeHTTP(rec, r)
-		case t.RequireHTTPS:
+		case t.RequireHTTPS && r.URL.Path != HealthPath && r.URL.Path != ReadyPath:
 			writeJSON(rec, http.StatusBadRequest, map[string]string{
 				"error":             "invalid_request",
 				"error_description": "HTTPS is required; send the request to the https:// issuer URL.",
@@ -109,15 +116,34 @@ func (t *Transport) Wrap(next http.Handler) http.Handler {
 		default:
 			next.ServeHTTP(rec, r)
 		}
+		elapsed := time.Since(start)
+		t.Metrics.observeRequest(routeLabel(r), rec.status, elapsed)
 		if t.Logger != nil {
 			t.Logger.InfoContext(r.Context(), "request",
 				"method", r.Method,
 				"path", r.URL.Path,
 				"status", rec.status,
-				"duration_ms", float64(time.Since(start).Microseconds())/1000,
+				"duration_ms", float64(elapsed.Microseconds())/1000,
+				"client_id", info.clientID,
 				"remote_addr", t.ClientIP(r).String())
 		}
 	})
+}
+
+// requestInfo collects facts a handler learns for the access log line.
+// It is the one value idp passes down through a request's context,
+// because the log line is written outside the handler that learns them.
+type requestInfo struct {
+	clientID string
+}
+
+type requestInfoKey struct{}
+
+// noteClientID records the client a request acted for.
+func noteClientID(r *http.Request, clientID string) {
+	if info, ok := r.Context().Value(requestInfoKey{}).(*requestInfo); ok && clientID != "" {
+		info.clientID = clientID
+	}
 }
 
 type statusRecorder struct {

@@ -38,6 +38,9 @@ type Options struct {
 	NewSession func() fosite.Session
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// ObserveQuery, when set, receives the duration of every statement
+	// with its kind (create, query, update, delete, row or raw).
+	ObserveQuery func(operation string, d time.Duration)
 }
 
 // Open connects to the database named by dsn: a postgres:// or
@@ -72,6 +75,11 @@ func Open(dsn string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open %s database: %w", dialect, err)
 	}
 
+	if opts.ObserveQuery != nil {
+		if err := registerObserver(db, opts.ObserveQuery); err != nil {
+			return nil, fmt.Errorf("open %s database: %w", dialect, err)
+		}
+	}
 	sqlDB, err := db.DB()
 	if err != nil {
 		return nil, fmt.Errorf("open %s database: %w", dialect, err)

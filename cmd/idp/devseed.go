@@ -85,7 +85,7 @@ func ensureDemo(ctx context.Context, cfg *Config, a *app) (*demoAccount, error) 
 	redirect := provider.DevRedirectURI(cfg.Issuer)
 	clientID, err := st.Setting(ctx, storage.SettingDevClientID)
 	if errors.Is(err, storage.ErrNotFound) {
-		md, err := a.registry.Create(ctx, clients.Metadata{
+		md, err := a.clientRegistry.Create(ctx, clients.Metadata{
 			ClientName:              "idp demo app",
 			RedirectURIs:            []string{redirect},
 			GrantTypes:              []string{"authorization_code", "refresh_token"},
@@ -110,13 +110,13 @@ func ensureDemo(ctx context.Context, cfg *Config, a *app) (*demoAccount, error) 
 		return nil, fmt.Errorf("demo client secret: %w", err)
 	}
 
-	md, err := a.registry.Get(ctx, clientID)
+	md, err := a.clientRegistry.Get(ctx, clientID)
 	if err != nil {
 		return nil, fmt.Errorf("load the demo client (delete %s to start over): %w", cfg.Database, err)
 	}
 	if !slices.Contains(md.RedirectURIs, redirect) {
 		md.RedirectURIs = append(md.RedirectURIs, redirect)
-		if _, err := a.registry.Update(ctx, clientID, md); err != nil {
+		if _, err := a.clientRegistry.Update(ctx, clientID, md); err != nil {
 			return nil, fmt.Errorf("add %s to the demo client: %w", redirect, err)
 		}
 	}

@@ -91,7 +91,7 @@ func newTestProvider(t *testing.T, configure ...func(*Config)) *testProvider {
 	}
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	a, err := newApp(ctx, cfg, st, []provider.SecretKeys{keys}, logger)
+	a, err := newApp(ctx, cfg, st, []provider.SecretKeys{keys}, logger, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +133,7 @@ func (p *testProvider) createClient(md clients.Metadata) clients.Metadata {
 	if md.Scope == "" {
 		md.Scope = "openid profile email offline_access"
 	}
-	out, err := p.app.registry.Create(context.Background(), md)
+	out, err := p.app.clientRegistry.Create(context.Background(), md)
 	if err != nil {
 		p.t.Fatal(err)
 	}
@@ -453,7 +453,7 @@ func TestEverythingSurvivesRestart(t *testing.T) {
 		}
 		t.Cleanup(func() { st.Close() })
 		logs := &syncBuffer{}
-		a, err := newApp(ctx, cfg, st, []provider.SecretKeys{keys}, slog.New(slog.NewJSONHandler(logs, nil)))
+		a, err := newApp(ctx, cfg, st, []provider.SecretKeys{keys}, slog.New(slog.NewJSONHandler(logs, nil)), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -485,7 +485,7 @@ func TestEverythingSurvivesRestart(t *testing.T) {
 	first.app.store.Close()
 
 	second := start()
-	if _, err := second.app.registry.Get(ctx, md.ClientID); err != nil {
+	if _, err := second.app.clientRegistry.Get(ctx, md.ClientID); err != nil {
 		t.Errorf("client after restart: %v", err)
 	}
 	if _, err := second.app.users.Lookup(ctx, "alice"); err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"time"
 	"context"
 	"errors"
 	"fmt"
@@ -240,7 +241,13 @@ func loadAdminTokens(c *cli, cfg *Config) ([]string, error) {
 // which does nothing when the schema is current. The commands work on
 // the same database as a running serve.
 func openStore(ctx context.Context, cfg *Config) (*storage.Store, error) {
-	st, err := storage.Open(cfg.Database, storage.Options{NewSession: provider.NewFositeSession})
+	return openObservedStore(ctx, cfg, nil)
+}
+
+// openObservedStore is openStore with observe receiving the duration of
+// every database statement.
+func openObservedStore(ctx context.Context, cfg *Config, observe func(string, time.Duration)) (*storage.Store, error) {
+	st, err := storage.Open(cfg.Database, storage.Options{NewSession: provider.NewFositeSession, ObserveQuery: observe})
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", redactDSN(cfg.Database), err)
 	}

@@ -12,6 +12,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/idp/idp/accounts"
 	"github.com/idp/idp/clients"
 	"github.com/idp/idp/consent"
@@ -53,7 +57,10 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 
-	st, err := openStore(ctx, cfg)
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := provider.NewMetrics(registry)
+	st, err := openObservedStore(ctx, cfg, metrics.ObserveQuery)
 	if err != nil {
 		return err
 	}
@@ -72,10 +79,11 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	a, err := newApp(ctx, cfg, st, secrets, logger)
+	a, err := newApp(ctx, cfg, st, secrets, logger, metrics)
 	if err != nil {
 		return err
 	}
+	a.registry = registry
 	if cfg.Dev {
 		demo, err := ensureDemo(ctx, cfg, a)
 		if err != nil {
@@ -103,12 +111,18 @@ func newLogger(c *cli, cfg *Config) *slog.Logger {
 
 // app is the provider with everything it is built from.
 type app struct {
-	cfg       *Config
-	store     *storage.Store
-	secrets   []provider.SecretKeys
-	logger    *slog.Logger
-	catalog   *scopes.Catalog
-	registry  *clients.Registry
+	cfg     *Config
+	store   *storage.Store
+	secrets []provider.SecretKeys
+	logger  *slog.Logger
+	catalog *scopes.Catalog
+	// clientRegistry registers and changes clients.
+	clientRegistry *clients.Registry
+	// registry holds the Prometheus metrics served on the admin
+	// listener; nil in tests.
+	registry  *prometheus.Registry
+	metrics   *provider.Metrics
+	events    *provider.CountingRecorder
 	users     *accounts.Directory
 	keys      *provider.KeySet
 	sessions  *consent.Sessions
@@ -120,7 +134,7 @@ type app struct {
 
 // newApp wires the provider from a loaded configuration and an open,
 // migrated store. It creates the first signing key when none exists.
-func newApp(ctx context.Context, cfg *Config, st *storage.Store, secrets []provider.SecretKeys, logger *slog.Logger) (*app, error) {
+func newApp(ctx context.Context, cfg *Config, st *storage.Store, secrets []provider.SecretKeys, logger *slog.Logger, metrics *provider.Metrics) (*app, error) {
 	now := time.Now
 	catalog, err := scopes.NewCatalog(cfg.Scopes)
 	if err != nil {
@@ -135,8 +149,9 @@ func newApp(ctx context.Context, cfg *Config, st *storage.Store, secrets []provi
 		return nil, err
 	}
 
-	a := &app{cfg: cfg, store: st, secrets: secrets, logger: logger, catalog: catalog}
-	a.registry = &clients.Registry{
+	a := &app{cfg: cfg, store: st, secrets: secrets, logger: logger, catalog: catalog, metrics: metrics}
+	a.events = &provider.CountingRecorder{Next: st, Metrics: metrics}
+	a.clientRegistry = &clients.Registry{
 		Store:  st,
 		Hasher: hasher,
 		Validate: clients.ValidateOptions{
@@ -144,7 +159,7 @@ func newApp(ctx context.Context, cfg *Config, st *storage.Store, secrets []provi
 			KnownScope:         catalog.Known,
 		},
 		Now:    now,
-		Events: st,
+		Events: a.events,
 		Logger: logger,
 		Source: "via idp serve",
 	}
@@ -177,6 +192,7 @@ func newApp(ctx context.Context, cfg *Config, st *storage.Store, secrets []provi
 		HSTSPreload:    cfg.HSTSPreload,
 		RequireHTTPS:   !cfg.Dev,
 		Logger:         logger,
+		Metrics:        metrics,
 	}
 	a.throttle = &accounts.Throttle{Store: st, Now: now}
 	a.pages = &consent.Pages{
@@ -188,7 +204,7 @@ func newApp(ctx context.Context, cfg *Config, st *storage.Store, secrets []provi
 		Logger:   logger,
 		Throttle: a.throttle,
 		ClientIP: a.transport.ClientIP,
-		Events:   st,
+		Events:   a.events,
 		DevMode:  cfg.Dev,
 		Now:      now,
 	}
@@ -207,7 +223,7 @@ func (a *app) newProvider(demo *demoAccount) (*provider.Provider, error) {
 		Store:        a.store,
 		Secrets:      a.secrets,
 		Catalog:      a.catalog,
-		ClientHasher: a.registry.Hasher,
+		ClientHasher: a.clientRegistry.Hasher,
 		Sessions:     a.sessions,
 		Pages:        a.pages,
 		Keys:         a.keys,
@@ -223,7 +239,8 @@ func (a *app) newProvider(demo *demoAccount) (*provider.Provider, error) {
 		Logger:            a.logger,
 		Throttle:          a.throttle,
 		ClientIP:          a.transport.ClientIP,
-		Events:            a.store,
+		Events:            a.events,
+		Metrics:           a.metrics,
 	}
 	if demo != nil {
 		cfg.DevMode = true
@@ -299,30 +316,38 @@ func (a *app) serve(ctx context.Context, c *cli, cfg *Config) error {
 	return err
 }
 
-// adminServer returns the admin API server, or nil when no admin token
-// is configured. Plain HTTP is allowed only on a loopback address.
+// adminServer returns the admin listener's server: Prometheus metrics
+// at /metrics always, and the admin API under /admin/ once an admin
+// token is configured. Plain HTTP is allowed only on a loopback address.
 func (a *app) adminServer(c *cli, cfg *Config) (*http.Server, error) {
 	tokens, err := loadAdminTokens(c, cfg)
 	if err != nil {
 		return nil, err
 	}
-	if len(tokens) == 0 {
-		a.logger.Info("admin API is off: set IDP_ADMIN_TOKEN or --admin-token-file to turn it on")
-		return nil, nil
-	}
 	if cfg.TLSCert == "" && !isLoopbackListen(cfg.AdminListen) {
-		return nil, fmt.Errorf("--admin-listen %s is not a loopback address, and the admin API serves plain HTTP only on loopback; "+
+		return nil, fmt.Errorf("--admin-listen %s is not a loopback address, and the admin listener serves plain HTTP only on loopback; "+
 			"bind it to 127.0.0.1 or [::1], or set --tls-cert and --tls-key", cfg.AdminListen)
 	}
-	raw := make([][]byte, len(tokens))
-	for i, t := range tokens {
-		raw[i] = []byte(t)
+	mux := http.NewServeMux()
+	if a.registry != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{}))
 	}
-	h, err := clients.NewAdminHandler(clients.AdminConfig{Registry: a.registry, Tokens: raw, Logger: a.logger, Events: a.store})
-	if err != nil {
-		return nil, fmt.Errorf("admin API: %w", err)
+	if len(tokens) == 0 {
+		a.logger.Info("admin API is off: set IDP_ADMIN_TOKEN or --admin-token-file to turn it on")
+	} else {
+		raw := make([][]byte, len(tokens))
+		for i, t := range tokens {
+			raw[i] = []byte(t)
+		}
+		h, err := clients.NewAdminHandler(clients.AdminConfig{
+			Registry: a.clientRegistry, Tokens: raw, Logger: a.logger, Events: a.store,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("admin API: %w", err)
+		}
+		mux.Handle("/admin/", h)
 	}
-	return newHTTPServer(cfg.AdminListen, h, a.logger), nil
+	return newHTTPServer(cfg.AdminListen, mux, a.logger), nil
 }
 
 func newHTTPServer(addr string, h http.Handler, logger *slog.Logger) *http.Server {
