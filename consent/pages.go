@@ -24,6 +24,9 @@ type Authenticator interface {
 	// Reject does the work of a failed Authenticate and returns
 	// accounts.ErrInvalidCredentials.
 	Reject(ctx context.Context, password string) error
+	// SetPassword stores a new password, clears PasswordChangeRequired
+	// and ends the user's other sessions and grants.
+	SetPassword(ctx context.Context, id, password string) error
 }
 
 // EventRecorder stores security events.
@@ -77,8 +80,8 @@ type Pages struct {
 
 // Register adds the pages to mux.
 func (p *Pages) Register(mux *http.ServeMux) {
-	mux.HandleFunc("GET "+LoginPath, p.showLogin)
-	mux.HandleFunc("POST "+LoginPath, p.submitLogin)
+	mux.HandleFunc("GET "+LoginPath, p.showLoginStep)
+	mux.HandleFunc("POST "+LoginPath, p.submitLoginStep)
 	mux.HandleFunc("GET "+ConsentPath, p.showConsent)
 	mux.HandleFunc("POST "+ConsentPath, p.submitConsent)
 	mux.HandleFunc("GET "+LogoutPath, p.showLogout)
@@ -180,6 +183,10 @@ func (p *Pages) submitLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		p.serverError(w, r, "authenticate user", err)
+		return
+	}
+	if user.PasswordChangeRequired {
+		p.startPasswordChange(w, r, fc, user)
 		return
 	}
 

@@ -18,6 +18,7 @@ const (
 	viewsLogoutPage    = "logout"
 	viewsErrorPage     = "error"
 	viewsDevResultPage = "devresult"
+	viewsPasswordPage  = "password"
 )
 
 // Views renders the pages people see. Each page is parsed together with the
@@ -36,6 +37,7 @@ func NewViews() (*Views, error) {
 		viewsLogoutPage,
 		viewsErrorPage,
 		viewsDevResultPage,
+		viewsPasswordPage,
 	}
 	funcs := template.FuncMap{"clientLink": viewsClientLink}
 
@@ -77,6 +79,28 @@ type LoginPage struct {
 	// Username prefills the username field, for example from login_hint.
 	Username string
 	// Error is shown above the form, for example after a wrong password.
+	Error string
+}
+
+// PasswordPage is the form on which a person who must change their
+// password chooses a new one before their sign-in completes. It posts
+// csrf_token, new_password and confirm_password to Action.
+type PasswordPage struct {
+	PageCommon
+	// Action is the URL the form posts to, including its ?flow= query.
+	Action string
+	// ClientName is the name of the app the person signs in to, if any.
+	ClientName string
+	// ClientURI is the app's home page, shown under the same rule as
+	// LoginPage.ClientURI.
+	ClientURI string
+	// Username is the account whose password is changed. A hidden field
+	// carries it for password managers.
+	Username string
+	// MinLength is the minimum password length in characters.
+	MinLength int
+	// Error is shown above the form, for example when the two entries
+	// differ.
 	Error string
 }
 
@@ -171,6 +195,11 @@ func (v *Views) Consent(w http.ResponseWriter, status int, p ConsentPage) {
 // Logout writes the sign-out page with the given status code.
 func (v *Views) Logout(w http.ResponseWriter, status int, p LogoutPage) {
 	v.render(w, viewsLogoutPage, status, p)
+}
+
+// Password writes the password change page with the given status code.
+func (v *Views) Password(w http.ResponseWriter, status int, p PasswordPage) {
+	v.render(w, viewsPasswordPage, status, p)
 }
 
 // Error writes the error page with the given status code. A zero p.Status

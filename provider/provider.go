@@ -273,9 +273,9 @@ const (
 	DiscoveryPath  = "/.well-known/openid-configuration"
 	// HealthPath answers 200 while the process runs; ReadyPath answers
 	// 200 only when the database is reachable and fully migrated.
-	HealthPath = "/healthz"
-	ReadyPath  = "/readyz"
-	MetadataPath   = "/.well-known/oauth-authorization-server"
+	HealthPath   = "/healthz"
+	ReadyPath    = "/readyz"
+	MetadataPath = "/.well-known/oauth-authorization-server"
 )
 
 // Handler returns the public HTTP handler: protocol endpoints, pages,

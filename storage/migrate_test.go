@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -138,4 +139,39 @@ func TestMigrateBacksUpSQLite(t *testing.T) {
 	if v, err := copyStore.SchemaVersion(context.Background()); err != nil || v != saved[len(saved)-1].version {
 		t.Errorf("backup schema version: %d %v", v, err)
 	}
+}
+
+func TestMigrateStep2UpgradesOldSchema(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		// Turn the database back into what step 1 created before the
+		// tables and the column of step 2 existed.
+		for _, stmt := range []string{
+			"DROP TABLE security_events",
+			"DROP TABLE throttles",
+			"ALTER TABLE auth_flows DROP COLUMN pending_user_id",
+			"DELETE FROM schema_migrations WHERE version = 2",
+		} {
+			if err := s.db.Exec(stmt).Error; err != nil {
+				t.Fatalf("%s: %v", stmt, err)
+			}
+		}
+		applied, err := s.Migrate(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(applied) != 1 || applied[0] != 2 {
+			t.Errorf("applied: %v, want [2]", applied)
+		}
+		if err := s.RecordEvent(ctx, &SecurityEvent{Kind: EventSignInFailed}); err != nil {
+			t.Errorf("security events after the upgrade: %v", err)
+		}
+		if _, err := s.RecordFailure(ctx, "k", time.Now(), time.Hour, func(int) time.Duration { return 0 }); err != nil {
+			t.Errorf("throttles after the upgrade: %v", err)
+		}
+		f := &AuthFlow{SessionID: "s", ClientID: "c", Form: "x=1", PendingUserID: "u", ExpiresAt: time.Now().Add(time.Hour)}
+		if err := s.CreateAuthFlow(ctx, f, "flow-id"); err != nil {
+			t.Errorf("auth flow with a pending user after the upgrade: %v", err)
+		}
+	})
 }

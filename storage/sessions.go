@@ -46,6 +46,9 @@ type AuthFlow struct {
 	ConsentGiven    bool
 	// ConsentDenied reports whether the user denied the request.
 	ConsentDenied bool
+	// PendingUserID is the user who entered a correct password during
+	// this flow but must choose a new one before they are signed in.
+	PendingUserID string `gorm:"size:64"`
 	CreatedAt     time.Time
 	ExpiresAt     time.Time `gorm:"index"`
 }
@@ -144,13 +147,15 @@ func (s *Store) AuthFlow(ctx context.Context, id, sessionID string, now time.Tim
 	return &f, nil
 }
 
-// UpdateAuthFlow saves the login and consent state of a flow.
+// UpdateAuthFlow saves the login, password change and consent state of
+// a flow.
 func (s *Store) UpdateAuthFlow(ctx context.Context, f *AuthFlow) error {
 	return s.conn(ctx).Model(&AuthFlow{}).Where("id_hash = ?", f.IDHash).Updates(map[string]any{
 		"logged_in_at":     f.LoggedInAt.UTC(),
 		"consented_scopes": f.ConsentedScopes,
 		"consent_given":    f.ConsentGiven,
 		"consent_denied":   f.ConsentDenied,
+		"pending_user_id":  f.PendingUserID,
 	}).Error
 }
 

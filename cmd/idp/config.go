@@ -43,6 +43,9 @@ type Config struct {
 	// chain and its private key. Both or neither are set.
 	TLSCert string
 	TLSKey  string
+	// HTTPTripwire is the address of the plain-HTTP tripwire listener,
+	// "" for none. Default "".
+	HTTPTripwire string
 	// HSTSPreload adds "; preload" to Strict-Transport-Security. Default
 	// false, because preloading commits the whole registered domain.
 	HSTSPreload bool
@@ -343,6 +346,15 @@ func (c *Config) ValidateServe() error {
 	if c.Dev && !isLoopbackListen(c.Listen) {
 		return c.settingError("listen", c.Listen,
 			"--dev listens on loopback only, because its demo passwords are printed; use 127.0.0.1:PORT or [::1]:PORT")
+	}
+	if c.HTTPTripwire != "" {
+		if err := checkHostPort(c.HTTPTripwire); err != nil {
+			return c.settingError("http-tripwire", c.HTTPTripwire, "%v; use host:port or :port", err)
+		}
+		if !strings.HasPrefix(c.Issuer, "https:") {
+			return c.settingError("http-tripwire", c.HTTPTripwire,
+				"the tripwire redirects to the https issuer, but the issuer is %s; leave it off with --dev", c.Issuer)
+		}
 	}
 	if c.Listen == c.AdminListen && !strings.HasSuffix(c.Listen, ":0") {
 		return c.settingError("admin-listen", c.AdminListen,

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"time"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +8,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/idp/idp/clients"
 	"github.com/idp/idp/provider"

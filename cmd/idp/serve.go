@@ -255,8 +255,8 @@ func (a *app) handler() http.Handler {
 	return a.transport.Wrap(a.provider.Handler())
 }
 
-// serve runs the public listener and, when an admin token is set, the
-// admin listener, until ctx is cancelled; then it stops both
+// serve runs the public listener, the admin listener and, when set,
+// the plain-HTTP tripwire until ctx is cancelled; then it stops them
 // gracefully, letting requests in flight finish.
 func (a *app) serve(ctx context.Context, c *cli, cfg *Config) error {
 	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12}
@@ -275,8 +275,11 @@ func (a *app) serve(ctx context.Context, c *cli, cfg *Config) error {
 	if err != nil {
 		return err
 	}
+	// Each server gets its own TLS configuration, cloned before either
+	// starts: net/http adds its HTTP/2 settings to the one it is given.
+	admin.TLSConfig = tlsConfig.Clone()
 
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	go func() {
 		a.logger.InfoContext(ctx, "public listener started", "addr", cfg.Listen, "issuer", cfg.Issuer, "tls", useTLS)
 		var err error
@@ -287,8 +290,21 @@ func (a *app) serve(ctx context.Context, c *cli, cfg *Config) error {
 		}
 		errc <- fmt.Errorf("public listener %s: %w", cfg.Listen, err)
 	}()
+	if cfg.HTTPTripwire != "" {
+		// The tripwire is plain HTTP by design and skips Transport.Wrap,
+		// which would reject it for not being HTTPS.
+		tripwire := newHTTPServer(cfg.HTTPTripwire, a.provider.TripwireHandler(a.transport), a.logger)
+		go func() {
+			a.logger.InfoContext(ctx, "plain-HTTP tripwire listener started", "addr", cfg.HTTPTripwire)
+			errc <- fmt.Errorf("tripwire listener %s: %w", cfg.HTTPTripwire, tripwire.ListenAndServe())
+		}()
+		defer func() {
+			shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+			defer cancel()
+			_ = tripwire.Shutdown(shutdownCtx)
+		}()
+	}
 	if admin != nil {
-		admin.TLSConfig = tlsConfig
 		go func() {
 			a.logger.InfoContext(ctx, "admin listener started", "addr", cfg.AdminListen, "tls", useTLS)
 			var err error

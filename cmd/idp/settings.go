@@ -66,6 +66,10 @@ var settings = []setting{
 		"run a local development server: plain HTTP on a loopback issuer, "+
 			"a generated system secret and demo data",
 		func(c *Config) flag.Value { return boolValue{&c.Dev} }),
+	newSetting("http-tripwire",
+		"`host:port` of a plain-HTTP listener that redirects people to HTTPS and revokes "+
+			"any credential sent to it (default: none)",
+		func(c *Config) flag.Value { return stringValue{&c.HTTPTripwire} }),
 	newSetting("hsts-preload",
 		"add preload to Strict-Transport-Security, asking browsers to ship the domain as HTTPS-only; "+
 			"this binds the whole registered domain and its subdomains, so read SECURITY.md first",

@@ -113,8 +113,9 @@ func TestServeOverTLS(t *testing.T) {
 	dir := t.TempDir()
 	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
 	writeCert(t, certFile, keyFile, 7)
-	port := freePort(t)
+	port, tripwirePort := freePort(t), freePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	tripwireAddr := fmt.Sprintf("127.0.0.1:%d", tripwirePort)
 	env := testEnv(t)
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -124,9 +125,22 @@ func TestServeOverTLS(t *testing.T) {
 	go func() {
 		done <- run(ctx, c, []string{"serve",
 			"--issuer", "https://" + addr, "--listen", addr,
-			"--tls-cert", certFile, "--tls-key", keyFile, "--admin-listen", "127.0.0.1:0"})
+			"--tls-cert", certFile, "--tls-key", keyFile, "--admin-listen", "127.0.0.1:0",
+			"--http-tripwire", tripwireAddr})
 	}()
 	waitListening(t, port)
+	waitListening(t, tripwirePort)
+
+	// A person who types http:// lands on the HTTPS issuer.
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	typed, err := noFollow.Get("http://" + tripwireAddr + "/oauth2/authorize?client_id=x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	typed.Body.Close()
+	if typed.StatusCode != http.StatusPermanentRedirect || typed.Header.Get("Location") != "https://"+addr+"/oauth2/authorize?client_id=x" {
+		t.Errorf("tripwire: got %d to %q", typed.StatusCode, typed.Header.Get("Location"))
+	}
 
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}}
 	resp, err := client.Get("https://" + addr + "/.well-known/openid-configuration")
