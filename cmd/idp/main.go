@@ -53,6 +53,7 @@ Commands:
   keys       list, rotate and withdraw signing keys
   events     list security events: sign-ins, lockouts, client changes
   migrate    apply database schema migrations
+  loadtest   measure a provider under load
   janitor    delete expired codes, tokens, sessions and old events now
   backup     write a consistent copy of a SQLite database while idp runs
   version    print the version
@@ -101,6 +102,8 @@ func run(ctx context.Context, c *cli, args []string) int {
 		err = runMigrate(ctx, c, rest)
 	case "events":
 		err = runEvents(ctx, c, rest)
+	case "loadtest":
+		err = runLoadtest(ctx, c, rest)
 	case "janitor":
 		err = runJanitor(ctx, c, rest)
 	case "backup":
