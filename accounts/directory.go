@@ -196,6 +196,15 @@ func (d *Directory) Enable(ctx context.Context, id string) error {
 	return nil
 }
 
+// RequirePasswordChange makes the user choose a new password at the
+// next sign-in, as after an admin set a temporary one.
+func (d *Directory) RequirePasswordChange(ctx context.Context, id string) error {
+	if _, err := d.modify(ctx, id, func(u *storage.User) { u.PasswordChangeRequired = true }); err != nil {
+		return fmt.Errorf("require a password change of user %q: %w", id, err)
+	}
+	return nil
+}
+
 // Delete deletes the user with the given id together with their login
 // sessions, consents and tokens.
 func (d *Directory) Delete(ctx context.Context, id string) error {

@@ -81,6 +81,10 @@ type Metadata struct {
 	PKCE                     string   `json:"pkce,omitempty"`            // "required" (default) or "optional"
 	ResourceServer           bool     `json:"resource_server,omitempty"` // may introspect any token
 	AllowedCORSOrigins       []string `json:"allowed_cors_origins,omitempty"`
+	// SecretDisabled reports whether the secret stopped working, for
+	// example after it was sent over plain HTTP, until the secret is
+	// rotated. It is output only; requests that set it change nothing.
+	SecretDisabled bool `json:"secret_disabled,omitempty"`
 }
 
 // ValidateOptions configures Metadata.Validate.
@@ -403,6 +407,7 @@ func FromRecord(c *storage.Client) Metadata {
 		PKCE:                     PKCERequired,
 		ResourceServer:           c.ResourceServer,
 		AllowedCORSOrigins:       cloneList(c.AllowedCORSOrigins),
+		SecretDisabled:           c.SecretDisabled,
 	}
 	if !c.CreatedAt.IsZero() {
 		m.ClientIDIssuedAt = c.CreatedAt.Unix()

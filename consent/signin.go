@@ -1,6 +1,7 @@
 package consent
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -24,8 +25,9 @@ func (p *Pages) authenticate(r *http.Request, fc *flowContext, username, passwor
 		return nil, fmt.Errorf("read sign-in throttle: %w", err)
 	}
 	if wait > 0 {
-		p.Logger.InfoContext(ctx, "sign-in throttled", "client_id", fc.client.ID, "retry_after_s", int(wait.Seconds()))
-		p.record(r, storage.EventSignInFailed, "", fc.client.ID, "throttled; retry in "+strconv.Itoa(int(wait.Seconds())+1)+"s")
+		userID := p.userIDOf(ctx, username)
+		p.Logger.InfoContext(ctx, "sign-in throttled", "client_id", fc.client.ID, "user_id", userID, "retry_after_s", int(wait.Seconds()))
+		p.record(r, storage.EventSignInFailed, userID, fc.client.ID, "throttled; retry in "+strconv.Itoa(int(wait.Seconds())+1)+"s")
 		return nil, p.Users.Reject(ctx, password)
 	}
 
@@ -35,12 +37,7 @@ func (p *Pages) authenticate(r *http.Request, fc *flowContext, username, passwor
 		if ferr != nil {
 			return nil, fmt.Errorf("record failed sign-in: %w", ferr)
 		}
-		// The event names the account when it exists; events are read
-		// by admins only, so this reveals nothing to the person signing in.
-		userID := ""
-		if u, lerr := p.Store.UserByUsername(ctx, username); lerr == nil {
-			userID = u.ID
-		}
+		userID := p.userIDOf(ctx, username)
 		p.Logger.InfoContext(ctx, "sign-in failed", "client_id", fc.client.ID, "user_id", userID)
 		p.record(r, storage.EventSignInFailed, userID, fc.client.ID, "wrong username or password")
 		if delay > 0 {
@@ -59,6 +56,16 @@ func (p *Pages) authenticate(r *http.Request, fc *flowContext, username, passwor
 	}
 	p.record(r, storage.EventSignInSucceeded, user.ID, fc.client.ID, "")
 	return user, nil
+}
+
+// userIDOf returns the id of the user called username, "" when there is
+// none. Events name the account attacked; they are read by admins only,
+// so this reveals nothing to the person signing in.
+func (p *Pages) userIDOf(ctx context.Context, username string) string {
+	if u, err := p.Store.UserByUsername(ctx, username); err == nil {
+		return u.ID
+	}
+	return ""
 }
 
 // record stores a security event about a page request. A failure is

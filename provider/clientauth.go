@@ -1,7 +1,6 @@
 package provider
 
 import (
-	"context"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -27,69 +26,46 @@ func claimedClientID(r *http.Request) string {
 	return r.PostForm.Get("client_id")
 }
 
-// clientAuthGate is the throttle on client authentication at the token,
+// clientAuthFailed applies the throttle on client authentication at the token,
 // revocation and introspection endpoints, keyed on the claimed client
 // together with the client address, so failures from one address never
 // lock the client out elsewhere.
-type clientAuthGate struct {
-	p       *Provider
-	key     string
-	failing bool
-}
-
-// openClientAuthGate checks the throttle. When the key must wait it
-// writes 429 with Retry-After and returns nil.
-func (p *Provider) openClientAuthGate(w http.ResponseWriter, r *http.Request) *clientAuthGate {
-	if p.cfg.Throttle == nil {
-		return &clientAuthGate{p: p}
+//
+// The counter is read only after a failure. Client secrets are 256
+// random bits, so a correct one is never a guess, and reading the
+// counter on every success would cost a database read per request.
+//
+// It records a failed client authentication when err is invalid_client.
+// When the key must now wait, it writes 429 with Retry-After and
+// reports true, and the caller then writes nothing more.
+func (p *Provider) clientAuthFailed(w http.ResponseWriter, r *http.Request, err error) bool {
+	throttle := p.cfg.Throttle
+	if throttle == nil || err == nil || fosite.ErrorToRFC6749Error(err).ErrorField != fosite.ErrInvalidClient.ErrorField {
+		return false
 	}
+	ctx := r.Context()
 	key := accounts.ClientAuthKey(claimedClientID(r), p.clientIP(r))
-	wait, failing, err := p.cfg.Throttle.Wait(r.Context(), key)
-	if err != nil {
-		p.cfg.Logger.ErrorContext(r.Context(), "read client authentication throttle failed", "err", err)
-		p.writeUnavailable(w)
-		return nil
+	wait, ferr := throttle.Fail(ctx, key)
+	if ferr != nil {
+		p.cfg.Logger.ErrorContext(ctx, "record failed client authentication failed", "err", ferr)
+		return false
 	}
-	if wait > 0 {
-		seconds := int(wait/time.Second) + 1
-		w.Header().Set("Retry-After", strconv.Itoa(seconds))
-		writeJSON(w, http.StatusTooManyRequests, map[string]string{
-			"error":             "too_many_requests",
-			"error_description": "Too many failed client authentications from this address; retry after " + strconv.Itoa(seconds) + " seconds.",
-		})
-		return nil
+	if wait <= 0 {
+		return false
 	}
-	return &clientAuthGate{p: p, key: key, failing: failing}
-}
-
-// done records the outcome of client authentication: a failure when err
-// is invalid_client, otherwise a success that clears earlier failures.
-func (g *clientAuthGate) done(ctx context.Context, r *http.Request, clientID string, err error) {
-	if g.key == "" {
-		return
-	}
-	throttle := g.p.cfg.Throttle
-	if err != nil && fosite.ErrorToRFC6749Error(err).ErrorField == fosite.ErrInvalidClient.ErrorField {
-		delay, ferr := throttle.Fail(ctx, g.key)
-		if ferr != nil {
-			g.p.cfg.Logger.ErrorContext(ctx, "record failed client authentication failed", "err", ferr)
-			return
-		}
-		if delay > 0 {
-			g.p.recordEvent(r, &storage.SecurityEvent{
-				Kind:           storage.EventClientAuthLocked,
-				ClientID:       claimedClientID(r),
-				CredentialKind: "client_secret",
-				Detail:         "further attempts for this client from this address wait " + delay.String(),
-			})
-		}
-		return
-	}
-	if g.failing {
-		if err := throttle.Succeed(ctx, g.key); err != nil {
-			g.p.cfg.Logger.ErrorContext(ctx, "clear client authentication throttle failed", "client_id", clientID, "err", err)
-		}
-	}
+	p.recordEvent(r, &storage.SecurityEvent{
+		Kind:           storage.EventClientAuthLocked,
+		ClientID:       claimedClientID(r),
+		CredentialKind: "client_secret",
+		Detail:         "further failures for this client from this address wait " + wait.String(),
+	})
+	seconds := int(wait/time.Second) + 1
+	w.Header().Set("Retry-After", strconv.Itoa(seconds))
+	writeJSON(w, http.StatusTooManyRequests, map[string]string{
+		"error":             "too_many_requests",
+		"error_description": "Too many failed client authentications from this address; retry after " + strconv.Itoa(seconds) + " seconds.",
+	})
+	return true
 }
 
 // recordEvent completes e with the request's details and stores it. A
@@ -101,7 +77,7 @@ func (p *Provider) recordEvent(r *http.Request, e *storage.SecurityEvent) {
 	e.RemoteAddr = p.clientIP(r).String()
 	e.UserAgent = r.UserAgent()
 	e.Method = r.Method
-	e.Path = r.URL.Path
+	e.Path = RedactPath(r.URL.Path)
 	if err := p.cfg.Events.RecordEvent(r.Context(), e); err != nil {
 		p.cfg.Logger.ErrorContext(r.Context(), "record security event failed", "err", err)
 	}

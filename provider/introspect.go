@@ -40,14 +40,12 @@ func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) {
 		p.writeJSONError(w, fosite.ErrInvalidClient.WithHint("Authenticate as a client with client_secret_basic or client_secret_post; bearer tokens are not accepted here."))
 		return
 	}
-	gate := p.openClientAuthGate(w, r)
-	if gate == nil {
-		return
-	}
 	caller, err := p.oauth.AuthenticateClient(ctx, r, r.PostForm)
-	gate.done(ctx, r, "", err)
 	if caller != nil {
 		noteClientID(r, caller.GetID())
+	}
+	if p.clientAuthFailed(w, r, err) {
+		return
 	}
 	if err != nil {
 		p.writeJSONError(w, err)

@@ -22,14 +22,12 @@ func (p *Provider) revoke(w http.ResponseWriter, r *http.Request) {
 		p.writeJSONError(w, fosite.ErrInvalidRequest.WithHint("The body must be a form with the token parameter."))
 		return
 	}
-	gate := p.openClientAuthGate(w, r)
-	if gate == nil {
-		return
-	}
 	client, err := p.oauth.AuthenticateClient(ctx, r, r.PostForm)
-	gate.done(ctx, r, "", err)
 	if client != nil {
 		noteClientID(r, client.GetID())
+	}
+	if p.clientAuthFailed(w, r, err) {
+		return
 	}
 	if err != nil {
 		p.writeJSONError(w, err)

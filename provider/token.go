@@ -24,13 +24,11 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	r.Body = http.MaxBytesReader(w, r.Body, maxTokenForm)
 
-	gate := p.openClientAuthGate(w, r)
-	if gate == nil {
+	ar, err := p.oauth.NewAccessRequest(ctx, r, NewSession())
+	noteClientID(r, clientIDOf(ar))
+	if p.clientAuthFailed(w, r, err) {
 		return
 	}
-	ar, err := p.oauth.NewAccessRequest(ctx, r, NewSession())
-	gate.done(ctx, r, clientIDOf(ar), err)
-	noteClientID(r, clientIDOf(ar))
 	if err != nil {
 		p.writeTokenError(ctx, w, r, ar, err)
 		return

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -121,7 +122,7 @@ func (t *Transport) Wrap(next http.Handler) http.Handler {
 		if t.Logger != nil {
 			t.Logger.InfoContext(r.Context(), "request",
 				"method", r.Method,
-				"path", r.URL.Path,
+				"path", RedactPath(r.URL.Path),
 				"status", rec.status,
 				"duration_ms", float64(elapsed.Microseconds())/1000,
 				"client_id", info.clientID,
@@ -161,3 +162,15 @@ func (s *statusRecorder) WriteHeader(code int) {
 }
 
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// tokenInPath matches an idp token in a URL path.
+var tokenInPath = regexp.MustCompile(`idp_(at|rt|ac)_[A-Za-z0-9._~%-]+`)
+
+// RedactPath replaces idp tokens in a URL path, so a token that a client
+// put in a path never reaches a log or an event.
+func RedactPath(path string) string {
+	if !strings.Contains(path, "idp_") {
+		return path
+	}
+	return tokenInPath.ReplaceAllString(path, "idp_${1}_REDACTED")
+}

@@ -168,11 +168,12 @@ func (tw *tripwire) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 
 	if !allowed {
-		tw.checkSignedTokens(ctx, r, found)
+		tw.checkCheap(ctx, r, found)
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds(wait)))
 		writeJSON(w, http.StatusTooManyRequests, map[string]string{
-			"error":             "temporarily_unavailable",
-			"error_description": "Too many requests. " + tripwireDescription,
+			"error": "temporarily_unavailable",
+			"error_description": "Too many requests. HTTPS is required. Tokens, sessions and client secrets " +
+				"sent over plain HTTP have been revoked if they were valid; a password sent now was not checked, so change it.",
 		})
 		return
 	}
@@ -235,7 +236,7 @@ func (tw *tripwire) checkAll(ctx context.Context, r *http.Request, found []caugh
 		}
 		out := outcome{detail: "not checked: too many passwords in one request"}
 		if !hashesPassword || passwords <= maxTripwirePasswords {
-			out = tw.check(ctx, c)
+			out = tw.check(ctx, r, c)
 		}
 		tw.report(ctx, r, c, out)
 		failed = failed || out.err != nil
@@ -243,14 +244,17 @@ func (tw *tripwire) checkAll(ctx context.Context, r *http.Request, found []caugh
 	return failed
 }
 
-// checkSignedTokens checks only the tokens whose HMAC verifies, for a
-// request over the rate limit.
-func (tw *tripwire) checkSignedTokens(ctx context.Context, r *http.Request, found []caught) {
+// checkCheap checks every credential except passwords, for a request
+// over the rate limit. Tokens, session cookies and client secrets cost
+// an HMAC and a lookup, so a flood cannot keep a sniffed one alive;
+// passwords cost an argon2id hash each and are left unchecked.
+func (tw *tripwire) checkCheap(ctx context.Context, r *http.Request, found []caught) {
 	for _, c := range found {
-		if !c.kind.isToken() || tw.p.tokens.Enigma.Validate(ctx, stripTokenPrefix(c.value)) != nil {
+		if c.kind == credPassword || (c.kind == credBasic && !tw.isClientID(ctx, c.name)) {
+			tw.report(ctx, r, c, outcome{detail: "not checked: over the rate limit; change this password"})
 			continue
 		}
-		tw.report(ctx, r, c, tw.check(ctx, c))
+		tw.report(ctx, r, c, tw.check(ctx, r, c))
 	}
 }
 
@@ -272,16 +276,16 @@ func retryAfterSeconds(wait time.Duration) int {
 
 // check verifies one credential and, when it is valid, makes it
 // useless.
-func (tw *tripwire) check(ctx context.Context, c caught) outcome {
+func (tw *tripwire) check(ctx context.Context, r *http.Request, c caught) outcome {
 	switch c.kind {
 	case credAccessToken, credRefreshToken, credCode, credToken:
 		return tw.checkToken(ctx, c)
 	case credClientSecret:
 		return tw.checkClientSecret(ctx, c.name, c.value)
 	case credPassword:
-		return tw.checkPassword(ctx, c.name, c.value)
+		return tw.checkPassword(ctx, r, c.name, c.value)
 	case credBasic:
-		return tw.checkBasic(ctx, c)
+		return tw.checkBasic(ctx, r, c)
 	case credSessionCookie:
 		return tw.checkSession(ctx, c.value)
 	case credClientAssertion:
@@ -308,7 +312,7 @@ func (tw *tripwire) report(ctx context.Context, r *http.Request, c caught, out o
 		"request_id", out.requestID,
 		"remote_addr", remote,
 		"method", r.Method,
-		"path", r.URL.Path,
+		"path", RedactPath(r.URL.Path),
 		"detail", out.detail,
 	}
 	logger := tw.p.cfg.Logger
@@ -318,14 +322,18 @@ func (tw *tripwire) report(ctx context.Context, r *http.Request, c caught, out o
 		logger.WarnContext(ctx, "credential sent over plain HTTP", attrs...)
 	}
 
-	err := tw.p.cfg.Store.RecordEvent(ctx, &storage.SecurityEvent{
+	var recorder EventRecorder = tw.p.cfg.Store
+	if tw.p.cfg.Events != nil {
+		recorder = tw.p.cfg.Events
+	}
+	err := recorder.RecordEvent(ctx, &storage.SecurityEvent{
 		Kind:           storage.EventTripwireCaught,
 		UserID:         out.userID,
 		ClientID:       out.clientID,
 		RemoteAddr:     remote,
 		UserAgent:      r.UserAgent(),
 		Method:         r.Method,
-		Path:           r.URL.Path,
+		Path:           RedactPath(r.URL.Path),
 		CredentialKind: string(kind),
 		Detail:         out.detail,
 	})
@@ -480,9 +488,16 @@ func (tw *tripwire) checkClientSecret(ctx context.Context, clientID, secret stri
 	return out
 }
 
-// checkPassword makes a user change their password, and ends their
-// sessions and grants, if password is theirs.
-func (tw *tripwire) checkPassword(ctx context.Context, username, password string) outcome {
+// checkPassword revokes a user's password, and ends their sessions and
+// grants, if password is theirs. The password is cleared rather than
+// marked for change: whoever saw it on the wire could otherwise use it
+// to choose the next password and lock the owner out. An admin gives
+// the user a temporary password (idp users set-password --temporary),
+// which they replace at the next sign-in.
+//
+// Guesses here count against the same sign-in throttle as the login
+// page, so the tripwire is no faster oracle than the login page.
+func (tw *tripwire) checkPassword(ctx context.Context, r *http.Request, username, password string) outcome {
 	if username == "" {
 		return outcome{detail: "no username sent; nothing changed"}
 	}
@@ -490,8 +505,20 @@ func (tw *tripwire) checkPassword(ctx context.Context, username, password string
 	if users == nil {
 		return outcome{detail: "not checked: no user directory"}
 	}
+	throttle := tw.p.cfg.Throttle
+	key := accounts.SignInKey(username, tw.transport.ClientIP(r))
+	if throttle != nil {
+		if wait, _, err := throttle.Wait(ctx, key); err == nil && wait > 0 {
+			return outcome{detail: "not checked: sign-in throttled for this account and address"}
+		}
+	}
 	user, err := users.Authenticate(ctx, username, password)
 	if errors.Is(err, accounts.ErrInvalidCredentials) {
+		if throttle != nil {
+			if _, ferr := throttle.Fail(ctx, key); ferr != nil {
+				tw.p.cfg.Logger.ErrorContext(ctx, "record failed sign-in failed", "err", ferr)
+			}
+		}
 		return outcome{detail: "did not verify; nothing changed"}
 	}
 	if err != nil {
@@ -499,22 +526,22 @@ func (tw *tripwire) checkPassword(ctx context.Context, username, password string
 	}
 
 	out := outcome{verified: true, userID: user.ID}
-	err = tw.p.cfg.Store.RequirePasswordChange(ctx, user.ID, user.PasswordHash)
+	err = tw.p.cfg.Store.RevokePassword(ctx, user.ID, user.PasswordHash)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
 		out.detail = "password was changed meanwhile; nothing changed"
 	case err != nil:
 		out.err = err
-		out.detail = "requiring a password change failed"
+		out.detail = "revoking the password failed"
 	default:
-		out.detail = "password change required; sessions ended and tokens revoked"
+		out.detail = "password revoked, sessions ended and tokens revoked; an admin must set a temporary password"
 	}
 	return out
 }
 
 // checkBasic checks a Basic credential as a client's id and secret when
 // the name is a client's id, and as a username and password otherwise.
-func (tw *tripwire) checkBasic(ctx context.Context, c caught) outcome {
+func (tw *tripwire) checkBasic(ctx context.Context, r *http.Request, c caught) outcome {
 	// RFC 6749 section 2.3.1 form-encodes the client id and secret
 	// before Basic encoding, but a user's name and password are sent as
 	// they are.
@@ -528,7 +555,7 @@ func (tw *tripwire) checkBasic(ctx context.Context, c caught) outcome {
 	case !errors.Is(err, storage.ErrNotFound):
 		return outcome{err: err, detail: "lookup failed"}
 	}
-	out := tw.checkPassword(ctx, c.name, c.value)
+	out := tw.checkPassword(ctx, r, c.name, c.value)
 	out.kind = credPassword
 	return out
 }
@@ -841,4 +868,10 @@ func clientNetwork(addr netip.Addr) netip.Prefix {
 		return netip.Prefix{}
 	}
 	return network
+}
+
+// isClientID reports whether a Basic user name names a client.
+func (tw *tripwire) isClientID(ctx context.Context, name string) bool {
+	_, err := tw.p.cfg.Store.Client(ctx, formDecode(name))
+	return err == nil
 }

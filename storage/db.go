@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -56,7 +57,10 @@ func Open(dsn string, opts Options) (*Store, error) {
 	cfg := &gorm.Config{
 		Logger:                 logger.Discard,
 		SkipDefaultTransaction: true,
-		NowFunc:                func() time.Time { return opts.Now().UTC() },
+		// Prepared statements are reused per connection, which saves
+		// parsing the same few queries on every request.
+		PrepareStmt: true,
+		NowFunc:     func() time.Time { return opts.Now().UTC() },
 	}
 
 	var (
@@ -69,6 +73,9 @@ func Open(dsn string, opts Options) (*Store, error) {
 		db, err = gorm.Open(postgres.Open(dsn), cfg)
 	} else {
 		dialect = "sqlite"
+		if err := createPrivateFile(sqlitePath(dsn)); err != nil {
+			return nil, err
+		}
 		db, err = gorm.Open(sqlite.Open(sqliteDSN(dsn)), cfg)
 	}
 	if err != nil {
@@ -101,9 +108,28 @@ func Open(dsn string, opts Options) (*Store, error) {
 	}
 	st := &Store{db: db, dialect: dialect, newSession: opts.NewSession, now: opts.Now}
 	if dialect == "sqlite" {
-		st.path = strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite://"), "file:")
+		st.path = sqlitePath(dsn)
 	}
 	return st, nil
+}
+
+// sqlitePath returns the file path of a SQLite DSN.
+func sqlitePath(dsn string) string {
+	return strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite://"), "file:")
+}
+
+// createPrivateFile creates a missing database file readable by its
+// owner only; SQLite gives its -wal and -shm files the same mode. It
+// holds password hashes and sealed keys.
+func createPrivateFile(path string) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("create database file: %w", err)
+	}
+	return f.Close()
 }
 
 // sqliteDSN adds the connection settings idp relies on to a file path:

@@ -22,18 +22,23 @@ func (s *Store) DisableClientSecret(ctx context.Context, id, secretHash string) 
 	return nil
 }
 
-// RequirePasswordChange sets PasswordChangeRequired on user id, then
-// ends their login sessions and revokes their tokens, in one
-// transaction. passwordHash is the hash the caller verified the
-// password against: when the password was changed since, nothing
-// changes and the error wraps ErrNotFound.
-func (s *Store) RequirePasswordChange(ctx context.Context, id, passwordHash string) error {
+// RevokePassword clears the password of user id and sets
+// PasswordChangeRequired, then ends their login sessions and revokes
+// their tokens, in one transaction. The user cannot sign in until an
+// admin sets a new password. passwordHash is the hash the caller
+// verified the password against: when the password was changed since,
+// nothing changes and the error wraps ErrNotFound.
+func (s *Store) RevokePassword(ctx context.Context, id, passwordHash string) error {
 	return s.InTx(ctx, func(ctx context.Context) error {
 		res := s.conn(ctx).Model(&User{}).
 			Where("id = ? AND password_hash = ?", id, passwordHash).
-			Updates(map[string]any{"password_change_required": true, "updated_at": s.now().UTC()})
+			Updates(map[string]any{
+				"password_hash":            "",
+				"password_change_required": true,
+				"updated_at":               s.now().UTC(),
+			})
 		if res.Error != nil {
-			return fmt.Errorf("require password change of user %q: %w", id, res.Error)
+			return fmt.Errorf("revoke password of user %q: %w", id, res.Error)
 		}
 		if res.RowsAffected == 0 {
 			return fmt.Errorf("user %q with the verified password: %w", id, ErrNotFound)

@@ -428,6 +428,7 @@ func printClient(c *cli, m clients.Metadata, asJSON bool) error {
 		one("PKCE", m.PKCE),
 		one("ID token algorithm", m.IDTokenSignedResponseAlg),
 		one("Resource server", yesNo(m.ResourceServer)),
+		one("Secret disabled", disabledNote(m.SecretDisabled)),
 		{"CORS origins", m.AllowedCORSOrigins},
 		one("Issued at", formatUnix(m.ClientIDIssuedAt)),
 	}
@@ -576,4 +577,12 @@ func (f *stringsFlag) Set(s string) error {
 		}
 	}
 	return nil
+}
+
+// disabledNote describes a disabled secret and how to restore it.
+func disabledNote(disabled bool) string {
+	if !disabled {
+		return "no"
+	}
+	return "yes: it stopped working (seen over plain HTTP); run idp clients rotate-secret"
 }

@@ -123,3 +123,34 @@ func TestClientAssertionRejected(t *testing.T) {
 		t.Fatal("a client assertion with alg none was accepted")
 	}
 }
+
+func TestStaticFilesNoListing(t *testing.T) {
+	p := newTestProvider(t)
+	for path, want := range map[string]int{"/static/": http.StatusNotFound, "/static/idp.css": http.StatusOK} {
+		resp, err := p.server.Client().Get(p.issuer + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("%s: got %d, want %d", path, resp.StatusCode, want)
+		}
+	}
+}
+
+func TestAccessLogRedactsTokensInPaths(t *testing.T) {
+	p := newTestProvider(t)
+	const token = "idp_rt_secretpart.signaturepart"
+	resp, err := p.server.Client().Get(p.issuer + "/callback/" + token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	logs := p.logs.String()
+	if strings.Contains(logs, "secretpart") {
+		t.Errorf("a token in a path reached the log:\n%s", logs)
+	}
+	if !strings.Contains(logs, "idp_rt_REDACTED") {
+		t.Errorf("the access log line lacks the redacted path:\n%s", logs)
+	}
+}

@@ -447,11 +447,28 @@ func TestPasswordChangeAtSignIn(t *testing.T) {
 	checkCaught(t, p.newTripwire().send(http.MethodPost, "/login",
 		url.Values{"username": {"alice"}, "password": {testPassword}}, nil))
 
+	// The caught password is revoked outright, so whoever saw it on the
+	// wire cannot use it to choose the next password.
+	thief := p.newBrowser()
+	thiefLogin := thief.get(rp.authURL(oauth2.GenerateVerifier(), nil))
+	if got := thief.submit(thiefLogin, url.Values{"username": {"alice"}, "password": {testPassword}}); got.status != http.StatusUnauthorized {
+		t.Fatalf("sign-in with the caught password: got %d at %s, want 401", got.status, got.url)
+	}
+
+	// An admin sets a temporary password, which alice must replace.
+	const temporary = "temporary passphrase 1"
+	if err := p.app.users.SetPassword(context.Background(), user.ID, temporary); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.app.users.RequirePasswordChange(context.Background(), user.ID); err != nil {
+		t.Fatal(err)
+	}
+
 	b := p.newBrowser()
 	verifier := oauth2.GenerateVerifier()
 	login := b.get(rp.authURL(verifier, nil))
 	cookieBefore := sessionCookie(b)
-	form := b.submit(login, url.Values{"username": {"alice"}, "password": {testPassword}})
+	form := b.submit(login, url.Values{"username": {"alice"}, "password": {temporary}})
 	if form.status != http.StatusOK || !strings.Contains(form.body, `name="new_password"`) {
 		t.Fatalf("sign-in of a user who must change password: got %d at %s, want the password form:\n%s",
 			form.status, form.url, form.body)
@@ -470,7 +487,7 @@ func TestPasswordChangeAtSignIn(t *testing.T) {
 		wantInMsg string
 	}{
 		{"mismatch", "new password one", "new password two", "do not match"},
-		{"current password", testPassword, testPassword, "is your current password"},
+		{"current password", temporary, temporary, "is your current password"},
 		{"too short", "short", "short", "minimum is 8 characters"},
 	}
 	for _, tt := range rejected {
@@ -517,7 +534,7 @@ func TestPasswordChangeAtSignIn(t *testing.T) {
 	}
 	fresh := p.newBrowser()
 	old := fresh.get(rp.authURL(oauth2.GenerateVerifier(), nil))
-	if got := fresh.submit(old, url.Values{"username": {"alice"}, "password": {testPassword}}); got.status != http.StatusUnauthorized {
+	if got := fresh.submit(old, url.Values{"username": {"alice"}, "password": {temporary}}); got.status != http.StatusUnauthorized {
 		t.Errorf("old password after the change: got %d at %s, want 401", got.status, got.url)
 	}
 	again := signIn(t, p.newBrowser(), rp.authURL(oauth2.GenerateVerifier(), nil), "alice", newPassword)

@@ -267,7 +267,10 @@ func usersShow(ctx context.Context, c *cli, args []string) error {
 func usersSetPassword(ctx context.Context, c *cli, args []string) error {
 	fs := newFlagSet(c, "users set-password", "users set-password USER [flags] < password",
 		`Replace a user's password. The password is prompted for on a terminal, and
-otherwise read from the first line of stdin; it is never a flag.`)
+otherwise read from the first line of stdin; it is never a flag. With
+--temporary the user must choose a new password at the next sign-in, as
+after the plain-HTTP tripwire revoked their password.`)
+	temporary := fs.Bool("temporary", false, "make the user choose a new password at the next sign-in")
 	addConfigFlags(fs, userFlags...)
 	cfg, err := loadConfig(c, fs, args)
 	if err != nil {
@@ -291,6 +294,13 @@ otherwise read from the first line of stdin; it is never a flag.`)
 		}
 		if err := dir.SetPassword(ctx, u.ID, password); err != nil {
 			return fmt.Errorf("set the password of user %s: %w", u.Username, err)
+		}
+		if *temporary {
+			if err := dir.RequirePasswordChange(ctx, u.ID); err != nil {
+				return fmt.Errorf("mark the password of user %s temporary: %w", u.Username, err)
+			}
+			fmt.Fprintf(c.stdout, "set a temporary password for user %s (%s); they choose a new one at the next sign-in\n", u.Username, u.ID)
+			return nil
 		}
 		fmt.Fprintf(c.stdout, "set the password of user %s (%s)\n", u.Username, u.ID)
 		return nil
