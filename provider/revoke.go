@@ -7,6 +7,8 @@ import (
 	"net/http"
 
 	"github.com/ory/fosite"
+
+	"github.com/idp/idp/storage"
 )
 
 // revoke serves /oauth2/revoke (RFC 7009). fosite's revocation returns
@@ -16,6 +18,8 @@ import (
 // active, and a storage failure gets 503, never a false 200. Revoking
 // either token of a grant revokes the whole grant.
 func (p *Provider) revoke(w http.ResponseWriter, r *http.Request) {
+	// The client is read once per request, however often fosite asks.
+	r = r.WithContext(storage.WithRequestMemo(r.Context()))
 	ctx := r.Context()
 	r.Body = http.MaxBytesReader(w, r.Body, maxTokenForm)
 	if err := r.ParseForm(); err != nil || len(r.PostForm) == 0 {

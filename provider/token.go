@@ -21,6 +21,8 @@ const maxTokenForm = 64 << 10
 // the user and the refresh-token family in between, and turns a lost
 // race for a code or refresh token into reuse.
 func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
+	// The client is read once per request, however often fosite asks.
+	r = r.WithContext(storage.WithRequestMemo(r.Context()))
 	ctx := r.Context()
 	r.Body = http.MaxBytesReader(w, r.Body, maxTokenForm)
 

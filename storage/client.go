@@ -88,11 +88,16 @@ func (s *Store) GetClient(ctx context.Context, id string) (fosite.Client, error)
 
 // Client loads a client by id; a missing one is ErrNotFound.
 func (s *Store) Client(ctx context.Context, id string) (*Client, error) {
-	var c Client
-	if err := s.conn(ctx).Where("id = ?", id).Take(&c).Error; err != nil {
+	memo := memoFrom(ctx)
+	if c, ok := memo.client(id); ok {
+		return c, nil
+	}
+	c, err := s.readClient(ctx, id)
+	if err != nil {
 		return nil, fmt.Errorf("client %q: %w", id, notFound(err))
 	}
-	return &c, nil
+	memo.storeClient(c)
+	return c, nil
 }
 
 // CreateClient inserts a new client.

@@ -26,6 +26,7 @@ type Store struct {
 	dialect string
 	// path is the SQLite file, empty for PostgreSQL.
 	path string
+	fast fastReads
 	// newSession returns an empty fosite session for token rows read
 	// without one (fosite's revocation passes nil).
 	newSession func() fosite.Session

@@ -209,11 +209,11 @@ func (s *Store) CreateAccessTokenSession(ctx context.Context, signature string, 
 // GetAccessTokenSession loads an access token. Revoked access tokens are
 // deleted, so they are simply not found.
 func (s *Store) GetAccessTokenSession(ctx context.Context, signature string, session fosite.Session) (fosite.Requester, error) {
-	var row AccessToken
-	if err := s.conn(ctx).Where("signature = ?", signature).Take(&row).Error; err != nil {
+	row, err := s.readAccessToken(ctx, signature)
+	if err != nil {
 		return nil, lookupError(err)
 	}
-	return s.toRequest(ctx, &row.TokenRow, session)
+	return s.toRequest(ctx, row, session)
 }
 
 // DeleteAccessTokenSession deletes one access token.

@@ -43,6 +43,9 @@ type Config struct {
 	// chain and its private key. Both or neither are set.
 	TLSCert string
 	TLSKey  string
+	// PprofListen is the loopback address of a Go profiling listener
+	// (net/http/pprof), "" for none. Default "".
+	PprofListen string
 	// HTTPTripwire is the address of the plain-HTTP tripwire listener,
 	// "" for none. Default "".
 	HTTPTripwire string
@@ -106,7 +109,7 @@ type Config struct {
 	EventRetention time.Duration
 
 	// PasswordHashConcurrency is the maximum number of argon2id password
-	// hashes computed at once; each takes 19 MiB of memory. Default 4.
+	// hashes computed at once; each takes 19 MiB of memory. Default 2.
 	PasswordHashConcurrency int
 
 	// Scopes are the custom scopes offered next to the OpenID Connect
@@ -159,7 +162,7 @@ func defaultConfig() *Config {
 		ClockSkew:               60 * time.Second,
 		JanitorInterval:         time.Minute,
 		EventRetention:          2160 * time.Hour,
-		PasswordHashConcurrency: 4,
+		PasswordHashConcurrency: 2,
 		LogLevel:                slog.LevelInfo,
 		origins:                 map[string]string{},
 	}
@@ -346,6 +349,10 @@ func (c *Config) ValidateServe() error {
 	if c.Dev && !isLoopbackListen(c.Listen) {
 		return c.settingError("listen", c.Listen,
 			"--dev listens on loopback only, because its demo passwords are printed; use 127.0.0.1:PORT or [::1]:PORT")
+	}
+	if c.PprofListen != "" && !isLoopbackListen(c.PprofListen) {
+		return c.settingError("pprof-listen", c.PprofListen,
+			"profiles reveal memory contents, so the profiling listener binds to loopback only; use 127.0.0.1:PORT")
 	}
 	if c.HTTPTripwire != "" {
 		if err := checkHostPort(c.HTTPTripwire); err != nil {

@@ -66,6 +66,9 @@ var settings = []setting{
 		"run a local development server: plain HTTP on a loopback issuer, "+
 			"a generated system secret and demo data",
 		func(c *Config) flag.Value { return boolValue{&c.Dev} }),
+	newSetting("pprof-listen",
+		"loopback `host:port` serving Go CPU and memory profiles (net/http/pprof) for performance work (default: none)",
+		func(c *Config) flag.Value { return stringValue{&c.PprofListen} }),
 	newSetting("http-tripwire",
 		"`host:port` of a plain-HTTP listener that redirects people to HTTPS and revokes "+
 			"any credential sent to it (default: none)",
@@ -140,7 +143,7 @@ var settings = []setting{
 		func(c *Config) *time.Duration { return &c.EventRetention }),
 	newSetting("password-hash-concurrency",
 		"maximum `number` of argon2id password hashes computed at once; each takes "+
-			"19 MiB of memory (default 4)",
+			"19 MiB of memory (default 2)",
 		func(c *Config) flag.Value { return intValue{&c.PasswordHashConcurrency} }),
 	newSetting("log-level",
 		"minimum `level` logged: debug, info, warn or error (default info)",
