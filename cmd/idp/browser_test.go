@@ -60,7 +60,7 @@ func startDevServer(t *testing.T) devServer {
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, bin, "serve", "--dev",
-		"--issuer", fmt.Sprintf("http://localhost:%d", port))
+		"--issuer", fmt.Sprintf("http://localhost:%d", port), "--admin-listen", "127.0.0.1:0")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "IDP_SYSTEM_SECRET=", "IDP_CONFIG=")
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
