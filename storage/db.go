@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ory/fosite"
@@ -27,6 +28,9 @@ type Store struct {
 	// path is the SQLite file, empty for PostgreSQL.
 	path string
 	fast fastReads
+	// writers holds one token while a transaction of this process
+	// writes to SQLite; nil for PostgreSQL.
+	writers chan struct{}
 	// newSession returns an empty fosite session for token rows read
 	// without one (fosite's revocation passes nil).
 	newSession func() fosite.Session
@@ -110,6 +114,7 @@ func Open(dsn string, opts Options) (*Store, error) {
 	st := &Store{db: db, dialect: dialect, newSession: opts.NewSession, now: opts.Now}
 	if dialect == "sqlite" {
 		st.path = sqlitePath(dsn)
+		st.writers = make(chan struct{}, 1)
 	}
 	return st, nil
 }
@@ -188,11 +193,68 @@ func (s *Store) BeginTX(ctx context.Context) (context.Context, error) {
 	if _, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
 		return ctx, errors.New("storage: transaction already started")
 	}
+	turn, err := s.writeTurn(ctx)
+	if err != nil {
+		return ctx, err
+	}
 	tx := s.db.WithContext(ctx).Begin()
 	if tx.Error != nil {
+		turn.release()
 		return ctx, fmt.Errorf("begin transaction: %w", tx.Error)
 	}
-	return context.WithValue(ctx, txKey{}, tx), nil
+	ctx = context.WithValue(ctx, txKey{}, tx)
+	return context.WithValue(ctx, writeTurnKey{}, turn), nil
+}
+
+// writeTurn is one transaction's hold on the SQLite write lock.
+type writeTurn struct {
+	once    sync.Once
+	release func()
+}
+
+type writeTurnKey struct{}
+
+// writeTurn waits until no other transaction of this process writes
+// to SQLite. SQLite lets one writer in at a time, and a writer that
+// finds the lock taken sleeps in growing steps of up to 100 ms before it
+// tries again; taking turns in Go hands the lock over at once instead.
+// Other processes on the same file still meet the busy timeout.
+// PostgreSQL needs no turns.
+func (s *Store) writeTurn(ctx context.Context) (*writeTurn, error) {
+	if s.writers == nil {
+		return &writeTurn{release: func() {}}, nil
+	}
+	select {
+	case s.writers <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("wait to write: %w", ctx.Err())
+	}
+	t := &writeTurn{}
+	t.release = func() { t.once.Do(func() { <-s.writers }) }
+	return t, nil
+}
+
+// write runs one write statement. Outside a transaction it takes a
+// write turn first, so it does not collide with this process's
+// transactions in SQLite's busy handler; inside one the transaction
+// already holds the turn.
+func (s *Store) write(ctx context.Context, fn func() error) error {
+	if inTx(ctx) {
+		return fn()
+	}
+	turn, err := s.writeTurn(ctx)
+	if err != nil {
+		return err
+	}
+	defer turn.release()
+	return fn()
+}
+
+// endTurn releases the write turn ctx carries, if any.
+func endTurn(ctx context.Context) {
+	if t, ok := ctx.Value(writeTurnKey{}).(*writeTurn); ok {
+		t.release()
+	}
 }
 
 // Commit commits the transaction carried by ctx.
@@ -201,6 +263,7 @@ func (s *Store) Commit(ctx context.Context) error {
 	if !ok {
 		return errors.New("storage: commit without a transaction")
 	}
+	defer endTurn(ctx)
 	return tx.Commit().Error
 }
 
@@ -210,6 +273,7 @@ func (s *Store) Rollback(ctx context.Context) error {
 	if !ok {
 		return errors.New("storage: rollback without a transaction")
 	}
+	defer endTurn(ctx)
 	err := tx.Rollback().Error
 	if errors.Is(err, gorm.ErrInvalidTransaction) {
 		return nil

@@ -6,10 +6,10 @@ import (
 )
 
 // requestMemo remembers the clients one request has already read.
-// fosite reads the client of a request several times (to authenticate
-// it, and again for each token it loads); within one request the
-// answer cannot usefully change, and the memo ends with the request,
-// so no revocation or change waits for it.
+// fosite reads the client of a request several times: to authenticate
+// it, and again for each token it loads. The memo lives only as long as
+// the request, so a change to a client takes effect at the next request
+// as it would without it.
 type requestMemo struct {
 	mu      sync.Mutex
 	clients map[string]Client

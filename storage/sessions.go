@@ -71,7 +71,7 @@ func (s *Store) CreateLoginSession(ctx context.Context, ls *LoginSession, token 
 	ls.CreatedAt = ls.CreatedAt.UTC()
 	ls.LastSeenAt = ls.LastSeenAt.UTC()
 	ls.ExpiresAt = ls.ExpiresAt.UTC()
-	return s.conn(ctx).Create(ls).Error
+	return s.write(ctx, func() error { return s.conn(ctx).Create(ls).Error })
 }
 
 // LoginSessionByToken loads the session whose cookie value is token and
@@ -131,7 +131,7 @@ func (s *Store) CreateAuthFlow(ctx context.Context, f *AuthFlow, id string) erro
 	if f.ConsentedScopes == nil {
 		f.ConsentedScopes = StringList{}
 	}
-	return s.conn(ctx).Create(f).Error
+	return s.write(ctx, func() error { return s.conn(ctx).Create(f).Error })
 }
 
 // AuthFlow loads an unexpired flow bound to sessionID; otherwise
@@ -194,4 +194,27 @@ func (s *Store) SaveConsent(ctx context.Context, c *Consent) error {
 // DeleteConsent forgets a remembered consent.
 func (s *Store) DeleteConsent(ctx context.Context, userID, clientID string) error {
 	return s.conn(ctx).Where("user_id = ? AND client_id = ?", userID, clientID).Delete(&Consent{}).Error
+}
+
+// RevokeConsent forgets the consent of a user for a client and revokes
+// every token the client holds for the user, in one transaction.
+func (s *Store) RevokeConsent(ctx context.Context, userID, subject, clientID string) error {
+	if subject == "" {
+		return fmt.Errorf("storage: RevokeConsent needs the user's subject")
+	}
+	return s.InTx(ctx, func(ctx context.Context) error {
+		db := s.conn(ctx)
+		if err := db.Where("user_id = ? AND client_id = ?", userID, clientID).Delete(&Consent{}).Error; err != nil {
+			return err
+		}
+		if err := db.Where("subject = ? AND client_id = ?", subject, clientID).Delete(&AccessToken{}).Error; err != nil {
+			return err
+		}
+		if err := db.Model(&RefreshToken{}).Where("subject = ? AND client_id = ?", subject, clientID).
+			Update("active", false).Error; err != nil {
+			return err
+		}
+		return db.Model(&AuthorizationCode{}).Where("subject = ? AND client_id = ?", subject, clientID).
+			Update("active", false).Error
+	})
 }

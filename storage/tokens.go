@@ -161,7 +161,7 @@ func (s *Store) CreateAuthorizeCodeSession(ctx context.Context, signature string
 	if err != nil {
 		return err
 	}
-	return s.conn(ctx).Create(&AuthorizationCode{row}).Error
+	return s.write(ctx, func() error { return s.conn(ctx).Create(&AuthorizationCode{row}).Error })
 }
 
 // GetAuthorizeCodeSession loads a code. A used code returns its request
@@ -203,7 +203,7 @@ func (s *Store) CreateAccessTokenSession(ctx context.Context, signature string, 
 	if err != nil {
 		return err
 	}
-	return s.conn(ctx).Create(&AccessToken{row}).Error
+	return s.write(ctx, func() error { return s.conn(ctx).Create(&AccessToken{row}).Error })
 }
 
 // GetAccessTokenSession loads an access token. Revoked access tokens are
@@ -238,7 +238,7 @@ func (s *Store) CreateRefreshTokenSession(ctx context.Context, signature, access
 			rt.ExpiresAt = rt.FamilyExpiresAt
 		}
 	}
-	return s.conn(ctx).Create(&rt).Error
+	return s.write(ctx, func() error { return s.conn(ctx).Create(&rt).Error })
 }
 
 // GetRefreshTokenSession loads a refresh token. A rotated or revoked one
@@ -335,7 +335,7 @@ func (s *Store) CreatePKCERequestSession(ctx context.Context, signature string, 
 	if err != nil {
 		return err
 	}
-	return s.conn(ctx).Create(&PKCERequest{row}).Error
+	return s.write(ctx, func() error { return s.conn(ctx).Create(&PKCERequest{row}).Error })
 }
 
 // GetPKCERequestSession loads a code challenge.
@@ -359,7 +359,7 @@ func (s *Store) CreateOpenIDConnectSession(ctx context.Context, code string, r f
 	if err != nil {
 		return err
 	}
-	return s.conn(ctx).Create(&OIDCSession{row}).Error
+	return s.write(ctx, func() error { return s.conn(ctx).Create(&OIDCSession{row}).Error })
 }
 
 // GetOpenIDConnectSession loads the OpenID Connect request of a code.

@@ -27,6 +27,9 @@ Commands:
   disable USER       stop a user from signing in
   enable USER        allow a disabled user to sign in again
   delete USER        delete a user with their sessions, consents and tokens
+  revoke-consent USER CLIENT_ID
+                     forget what a user approved for a client and revoke
+                     the client's tokens for the user
 
 A password is never a flag, because flags show in process listings and
 shell history. On a terminal idp prompts for it twice; otherwise it reads
@@ -124,7 +127,7 @@ func newUserView(u *storage.User) userView {
 func runUsers(ctx context.Context, c *cli, args []string) error {
 	if len(args) == 0 {
 		return newUsageError("users",
-			"missing command: create, list, show, set-password, disable, enable or delete")
+			"missing command: create, list, show, set-password, disable, enable, delete or revoke-consent")
 	}
 	name, rest := args[0], args[1:]
 	switch name {
@@ -142,6 +145,8 @@ func runUsers(ctx context.Context, c *cli, args []string) error {
 		return usersChange(ctx, c, rest, "enable", "enabled", (*accounts.Directory).Enable)
 	case "delete":
 		return usersChange(ctx, c, rest, "delete", "deleted", (*accounts.Directory).Delete)
+	case "revoke-consent":
+		return usersRevokeConsent(ctx, c, rest)
 	case "help", "-h", "-help", "--help":
 		io.WriteString(c.stdout, usersUsage)
 		return nil
@@ -477,4 +482,48 @@ func userStatus(u *storage.User) string {
 	default:
 		return "active"
 	}
+}
+
+// usersRevokeConsent forgets a user's remembered consent for a client
+// and revokes every token the client holds for the user.
+func usersRevokeConsent(ctx context.Context, c *cli, args []string) error {
+	fs := newFlagSet(c, "users revoke-consent", "users revoke-consent USER CLIENT_ID [flags]",
+		`Forget the scopes a user approved for a client and revoke every token the
+client holds for the user. The next sign-in to that client asks for consent
+again.`)
+	addConfigFlags(fs, userFlags...)
+	cfg, err := loadConfig(c, fs, args)
+	if err != nil {
+		return err
+	}
+	if fs.NArg() != 2 {
+		return newUsageError("users revoke-consent", "users revoke-consent takes a user and a client id")
+	}
+	who, clientID := fs.Arg(0), fs.Arg(1)
+
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	dir := &accounts.Directory{Store: st, Hasher: accounts.NewHasher(accounts.DefaultParams, 1), Now: time.Now}
+	u, err := lookupUser(ctx, dir, who)
+	if err != nil {
+		return err
+	}
+	if _, err := st.Client(ctx, clientID); errors.Is(err, storage.ErrNotFound) {
+		return fmt.Errorf("no client has id %q; run idp clients list", clientID)
+	} else if err != nil {
+		return err
+	}
+	if err := st.RevokeConsent(ctx, u.ID, u.Subject, clientID); err != nil {
+		return fmt.Errorf("revoke the consent of user %s for client %s: %w", u.Username, clientID, err)
+	}
+	if err := st.RecordEvent(ctx, &storage.SecurityEvent{
+		Kind: storage.EventConsentRevoked, UserID: u.ID, ClientID: clientID, Detail: "via command line",
+	}); err != nil {
+		fmt.Fprintf(c.stderr, "idp: warning: record the security event: %v\n", err)
+	}
+	fmt.Fprintf(c.stdout, "revoked the consent of user %s for client %s and the client's tokens for the user\n", u.Username, clientID)
+	return nil
 }
