@@ -107,7 +107,7 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 // GOMEMLIMIT is unset: the Go runtime collects garbage harder as the
 // heap nears it, which keeps the peaks of argon2id sign-ins (19 MiB
 // each) from doubling the process size.
-const defaultMemoryLimit = 80 << 20
+const defaultMemoryLimit = 64 << 20
 
 // setMemoryLimit applies defaultMemoryLimit, raised to fit the argon2id
 // hashes allowed at once, unless GOMEMLIMIT sets a limit of its own; it
@@ -118,7 +118,7 @@ func setMemoryLimit(c *cli, cfg *Config, logger *slog.Logger) {
 		return
 	}
 	limit := int64(defaultMemoryLimit)
-	if need := int64(cfg.PasswordHashConcurrency)*int64(accounts.DefaultParams.Memory)<<10 + 40<<20; need > limit {
+	if need := int64(cfg.PasswordHashConcurrency)*int64(accounts.DefaultParams.Memory)<<10 + 24<<20; need > limit {
 		limit = need
 	}
 	debug.SetMemoryLimit(limit)
