@@ -154,3 +154,21 @@ func TestAccessLogRedactsTokensInPaths(t *testing.T) {
 		t.Errorf("the access log line lacks the redacted path:\n%s", logs)
 	}
 }
+
+func TestSessionAbsoluteLifetime(t *testing.T) {
+	p := newTestProvider(t, func(c *Config) { c.LoginSessionLifetime = time.Second })
+	p.createUser("alice")
+	rp := p.newRelyingParty(p.createClient(clients.Metadata{}))
+	b := p.newBrowser()
+	scope := map[string]string{"scope": "openid profile"}
+	signIn(t, b, rp.authURL(oauth2.GenerateVerifier(), scope), "alice", testPassword)
+
+	// Activity does not extend the session past its lifetime.
+	for range 3 {
+		time.Sleep(400 * time.Millisecond)
+		b.get(rp.authURL(oauth2.GenerateVerifier(), scope))
+	}
+	if got := b.get(rp.authURL(oauth2.GenerateVerifier(), scope)); !strings.Contains(got.body, `name="password"`) {
+		t.Errorf("after the absolute lifetime: got %d to %q, want the login page", got.status, got.location)
+	}
+}
