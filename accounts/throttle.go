@@ -31,7 +31,7 @@ type Throttle struct {
 	Base time.Duration
 	// Max caps the delay (default 15m).
 	Max time.Duration
-	// Reset forgets failures this long after the last one (default 1h).
+	// Reset clears failures this long after the last one (default 1h).
 	Reset time.Duration
 	Now   func() time.Time
 }
@@ -100,7 +100,7 @@ func (t *Throttle) Fail(ctx context.Context, key string) (time.Duration, error) 
 	return st.BlockedUntil.Sub(now), nil
 }
 
-// Succeed forgets the failures of key.
+// Succeed clears the failures of key.
 func (t *Throttle) Succeed(ctx context.Context, key string) error {
 	return t.Store.ClearThrottle(ctx, key)
 }

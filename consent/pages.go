@@ -58,8 +58,8 @@ const maxFormBytes = 16 << 10
 
 // Pages serves the login, consent and logout pages. Login and consent
 // pages work on an authorization flow that the authorization endpoint
-// stored; they record the outcome in the flow and send the browser
-// back to the authorization endpoint, which decides what happens next.
+// stored. They record the outcome in the flow and send the browser back
+// to the authorization endpoint, which decides the next step.
 type Pages struct {
 	Sessions *Sessions
 	Store    PageStore

@@ -13,7 +13,7 @@ import (
 
 // authenticate checks a sign-in under the throttle. A throttled
 // attempt does the same hashing work and gets the same error as a wrong
-// password, so nobody can tell a locked account from a bad guess, and
+// password, so a guesser cannot tell a locked account from a wrong password, and
 // the lock applies to the account from this address only.
 func (p *Pages) authenticate(r *http.Request, fc *flowContext, username, password string) (*storage.User, error) {
 	ctx := r.Context()

@@ -15,7 +15,7 @@ import (
 // are compared as exact strings, and credentials (cookies) are never
 // allowed, so Access-Control-Allow-Credentials is never sent.
 
-// corsMaxAge is how long a browser may cache a preflight answer, in
+// corsMaxAge is how long a browser may cache a preflight response, in
 // seconds.
 const corsMaxAge = "600"
 
@@ -35,7 +35,7 @@ func (p *Provider) withCORS(next http.HandlerFunc, ownerOf func(*http.Request) s
 	}
 }
 
-// preflight answers a CORS preflight. It allows the origin when any
+// preflight responds to a CORS preflight. It allows the origin when any
 // client lists it: the preflight carries no credential that would name
 // the client, and the actual request is checked against its own client.
 func (p *Provider) preflight(methods string) http.HandlerFunc {

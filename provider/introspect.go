@@ -30,7 +30,7 @@ type introspectionResponse struct {
 // registered as a resource server may introspect any token, any other
 // client only its own. Every other token is reported inactive.
 func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) {
-	// The client is read once per request, however often fosite asks.
+	// The client is read once per request, however often fosite reads it.
 	r = r.WithContext(storage.WithRequestMemo(r.Context()))
 	ctx := r.Context()
 	r.Body = http.MaxBytesReader(w, r.Body, maxTokenForm)

@@ -60,7 +60,7 @@ type KeySet struct {
 	private map[string]crypto.Signer
 }
 
-// KeyState is where a key stands in its life.
+// KeyState is the stage of a key's life.
 type KeyState string
 
 // Key states, in the order a key passes through them.

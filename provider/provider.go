@@ -193,10 +193,10 @@ func newFositeConfig(cfg Config) *fosite.Config {
 
 // compose wires fosite's handlers by hand rather than with
 // compose.Compose, so the order and the strategies are visible here.
-// fosite's OpenID Connect refresh handler is left out: a refresh
-// returns no new ID token, which OpenID Connect Core section 12.2
-// allows, because signing one is half the cost of a refresh and the
-// app already holds the ID token of the sign-in.
+// fosite's OpenID Connect refresh handler is left out, so a refresh
+// returns no new ID token (OpenID Connect Core section 12.2 allows
+// this). Signing one was half the cost of a refresh, and the app
+// already holds the ID token of the sign-in.
 // idp's PKCE guard runs after the code handler has loaded the stored
 // request and before fosite's PKCE handler deletes its record.
 func (p *Provider) compose(fc *fosite.Config) *fosite.Fosite {
@@ -270,7 +270,7 @@ const (
 	UserinfoPath   = "/userinfo"
 	JWKSPath       = "/.well-known/jwks.json"
 	DiscoveryPath  = "/.well-known/openid-configuration"
-	// HealthPath answers 200 while the process runs; ReadyPath answers
+	// HealthPath returns 200 while the process runs. ReadyPath returns
 	// 200 only when the database is reachable and fully migrated.
 	HealthPath   = "/healthz"
 	ReadyPath    = "/readyz"
@@ -348,7 +348,7 @@ func (p *Provider) healthz(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte("ok\n"))
 }
 
-// readyz reports whether this instance can serve: the database answers
+// readyz reports whether this instance can serve: the database is reachable
 // and its schema is the one this binary expects.
 func (p *Provider) readyz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")

@@ -13,12 +13,12 @@ import (
 
 // revoke serves /oauth2/revoke (RFC 7009). fosite's revocation returns
 // 200 when the token belongs to another client and when storage fails,
-// so idp looks the token up itself: a client revokes only its own
-// tokens, another client's token gets unauthorized_client and stays
-// active, and a storage failure gets 503, never a false 200. Revoking
+// so idp looks the token up itself. A client revokes only its own
+// tokens, and another client's token gets unauthorized_client and stays
+// active. A storage failure gets 503, never a false 200. Revoking
 // either token of a grant revokes the whole grant.
 func (p *Provider) revoke(w http.ResponseWriter, r *http.Request) {
-	// The client is read once per request, however often fosite asks.
+	// The client is read once per request, however often fosite reads it.
 	r = r.WithContext(storage.WithRequestMemo(r.Context()))
 	ctx := r.Context()
 	r.Body = http.MaxBytesReader(w, r.Body, maxTokenForm)

@@ -9,7 +9,7 @@ import (
 	"github.com/ory/fosite/token/jwt"
 )
 
-// Session is what idp keeps with every code and token it issues. It
+// Session is the data idp stores with every code and token it issues. It
 // embeds fosite's OpenID Connect session, which fosite's handlers need,
 // and adds the facts idp's own checks read back at the token endpoint.
 //

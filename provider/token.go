@@ -17,11 +17,11 @@ import (
 const maxTokenForm = 64 << 10
 
 // token serves /oauth2/token (RFC 6749 sections 4.1.3, 4.4 and 6).
-// fosite parses the request and runs the grant; idp adds its checks on
-// the user and the refresh-token family in between, and turns a lost
-// race for a code or refresh token into reuse.
+// fosite parses the request and runs the grant. In between, idp checks
+// the user and the refresh-token family, and it treats a lost race for
+// a code or refresh token as reuse.
 func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
-	// The client is read once per request, however often fosite asks.
+	// The client is read once per request, however often fosite reads it.
 	r = r.WithContext(storage.WithRequestMemo(r.Context()))
 	ctx := r.Context()
 	r.Body = http.MaxBytesReader(w, r.Body, maxTokenForm)

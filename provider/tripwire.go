@@ -246,8 +246,8 @@ func (tw *tripwire) checkAll(ctx context.Context, r *http.Request, found []caugh
 
 // checkCheap checks every credential except passwords, for a request
 // over the rate limit. Tokens, session cookies and client secrets cost
-// an HMAC and a lookup, so a flood cannot keep a sniffed one alive;
-// passwords cost an argon2id hash each and are left unchecked.
+// an HMAC and a lookup, so a flood cannot keep a sniffed one alive.
+// Passwords cost an argon2id hash each and are left unchecked.
 func (tw *tripwire) checkCheap(ctx context.Context, r *http.Request, found []caught) {
 	for _, c := range found {
 		if c.kind == credPassword || (c.kind == credBasic && !tw.isClientID(ctx, c.name)) {
@@ -490,7 +490,7 @@ func (tw *tripwire) checkClientSecret(ctx context.Context, clientID, secret stri
 
 // checkPassword revokes a user's password, and ends their sessions and
 // grants, if password is theirs. The password is cleared rather than
-// marked for change: whoever saw it on the wire could otherwise use it
+// marked for change: anyone who saw it on the wire could otherwise use it
 // to choose the next password and lock the owner out. An admin gives
 // the user a temporary password (idp users set-password --temporary),
 // which they replace at the next sign-in.

@@ -16,7 +16,7 @@ import (
 // header or, on POST, from the access_token form field (RFC 6750
 // section 2.2), and must carry the openid scope.
 func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
-	// The client is read once per request, however often fosite asks.
+	// The client is read once per request, however often fosite reads it.
 	r = r.WithContext(storage.WithRequestMemo(r.Context()))
 	ctx := r.Context()
 	if r.URL.Query().Has("access_token") {

@@ -167,7 +167,7 @@ func (s *Store) Close() error {
 	return sqlDB.Close()
 }
 
-// Ping checks that the database answers.
+// Ping checks that the database is reachable.
 func (s *Store) Ping(ctx context.Context) error {
 	sqlDB, err := s.db.DB()
 	if err != nil {
@@ -215,9 +215,9 @@ type writeTurn struct {
 type writeTurnKey struct{}
 
 // writeTurn waits until no other transaction of this process writes
-// to SQLite. SQLite lets one writer in at a time, and a writer that
-// finds the lock taken sleeps in growing steps of up to 100 ms before it
-// tries again; taking turns in Go hands the lock over at once instead.
+// to SQLite. SQLite lets one writer in at a time. A writer that finds
+// the lock taken sleeps in growing steps of up to 100 ms before it tries
+// again, so taking turns in Go hands the lock over at once instead.
 // Other processes on the same file still meet the busy timeout.
 // PostgreSQL needs no turns.
 func (s *Store) writeTurn(ctx context.Context) (*writeTurn, error) {
@@ -236,8 +236,8 @@ func (s *Store) writeTurn(ctx context.Context) (*writeTurn, error) {
 
 // write runs one write statement. Outside a transaction it takes a
 // write turn first, so it does not collide with this process's
-// transactions in SQLite's busy handler; inside one the transaction
-// already holds the turn.
+// transactions in SQLite's busy handler. Inside a transaction the turn
+// is already held.
 func (s *Store) write(ctx context.Context, fn func() error) error {
 	if inTx(ctx) {
 		return fn()

@@ -12,7 +12,7 @@ type CleanupOptions struct {
 	Now time.Time
 	// SessionIdleTimeout ends login sessions unused for this long.
 	SessionIdleTimeout time.Duration
-	// ThrottleReset forgets failure counters this long after the last
+	// ThrottleReset deletes failure counters this long after the last
 	// failure.
 	ThrottleReset time.Duration
 	// EventRetention keeps security events this long; zero keeps them

@@ -82,7 +82,7 @@ var migrations = []migration{
 	}},
 }
 
-// LatestSchemaVersion is the newest migration this binary knows.
+// LatestSchemaVersion returns the version of the newest migration in this binary.
 func LatestSchemaVersion() int { return migrations[len(migrations)-1].version }
 
 // SchemaVersion returns the newest applied migration, 0 for an empty
@@ -101,7 +101,7 @@ func schemaVersion(db *gorm.DB) (int, error) {
 }
 
 // Migrate applies every pending migration, each in its own transaction.
-// It refuses a database whose schema is newer than this binary knows.
+// It refuses a database whose schema is newer than this binary supports.
 //
 // On PostgreSQL an advisory lock makes instances that start at the
 // same time take turns: one migrates, the others wait and then find

@@ -41,7 +41,7 @@ type AuthFlow struct {
 	// LoggedInAt is set when the user signed in during this flow.
 	LoggedInAt time.Time
 	// ConsentedScopes are the scopes approved on the consent page during
-	// this flow; ConsentGiven reports whether the page was answered.
+	// this flow; ConsentGiven reports whether the person submitted the page.
 	ConsentedScopes StringList `gorm:"type:text;not null"`
 	ConsentGiven    bool
 	// ConsentDenied reports whether the user denied the request.
@@ -191,12 +191,12 @@ func (s *Store) SaveConsent(ctx context.Context, c *Consent) error {
 	}).Create(c).Error
 }
 
-// DeleteConsent forgets a remembered consent.
+// DeleteConsent deletes a remembered consent.
 func (s *Store) DeleteConsent(ctx context.Context, userID, clientID string) error {
 	return s.conn(ctx).Where("user_id = ? AND client_id = ?", userID, clientID).Delete(&Consent{}).Error
 }
 
-// RevokeConsent forgets the consent of a user for a client and revokes
+// RevokeConsent deletes the consent of a user for a client and revokes
 // every token the client holds for the user, in one transaction.
 func (s *Store) RevokeConsent(ctx context.Context, userID, subject, clientID string) error {
 	if subject == "" {

@@ -56,7 +56,7 @@ func (s *Store) RecordFailure(ctx context.Context, key string, now time.Time, re
 	return out, err
 }
 
-// ClearThrottle forgets the failures of key after a success.
+// ClearThrottle deletes the failure counter of key after a success.
 func (s *Store) ClearThrottle(ctx context.Context, key string) error {
 	return s.conn(ctx).Where("key_hash = ?", hashKey(key)).Delete(&Throttle{}).Error
 }

@@ -50,8 +50,8 @@ type devServer struct {
 	password string
 }
 
-// startDevServer runs idp serve --dev the way the README tells a new
-// user to, on a free port and a database of its own, and reads the
+// startDevServer runs idp serve --dev as the README instructs a new
+// user, on a free port and a database of its own, and reads the
 // demo credentials it prints.
 func startDevServer(t *testing.T) devServer {
 	t.Helper()
@@ -160,7 +160,7 @@ func newChromium(t *testing.T) context.Context {
 
 // TestBrowserSignInDevMode follows the README: start idp serve --dev,
 // open the printed URL in a real browser, sign in as the demo user,
-// approve, and see the ID token claims and the UserInfo answer.
+// approve, and see the ID token claims and the UserInfo response.
 func TestBrowserSignInDevMode(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test skipped in -short mode")

@@ -387,7 +387,7 @@ func TestSignInEndToEnd(t *testing.T) {
 	}
 }
 
-// tokenResponse is a JSON answer of a token-related endpoint.
+// tokenResponse is the JSON response of a token-related endpoint.
 type tokenResponse struct {
 	status int
 	body   string

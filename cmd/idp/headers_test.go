@@ -21,7 +21,7 @@ func TestPageSecurityHeaders(t *testing.T) {
 	rp := p.newRelyingParty(md)
 	b := p.newBrowser()
 
-	// The first answer sets the session cookie; the page after the
+	// The first response sets the session cookie; the page after the
 	// redirect carries the page headers.
 	noFollow := *p.server.Client()
 	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
@@ -91,7 +91,7 @@ func TestSessionIdleTimeout(t *testing.T) {
 	p.createUser("alice")
 	rp := p.newRelyingParty(p.createClient(clients.Metadata{}))
 	b := p.newBrowser()
-	// offline_access always asks again, so it is left out here.
+	// offline_access always shows the consent page, so it is left out here.
 	scope := map[string]string{"scope": "openid profile"}
 	signIn(t, b, rp.authURL(oauth2.GenerateVerifier(), scope), "alice", testPassword)
 

@@ -240,7 +240,7 @@ func TestTwoInstancesOnPostgres(t *testing.T) {
 	}
 
 	// A fresh grant: its refresh token is sent to both instances at once.
-	// The browser is signed in; offline_access asks for consent again.
+	// The browser is signed in; offline_access shows the consent page again.
 	_, consentPath, _ = fetch(http.MethodGet, a.base+"/oauth2/authorize?"+q.Encode(), nil)
 	if !strings.HasPrefix(consentPath, "/consent?") {
 		t.Fatalf("second authorization: redirected to %q, want the consent page", consentPath)

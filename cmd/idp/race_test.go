@@ -16,7 +16,7 @@ import (
 const raceCount = 16
 
 // race sends the same token request raceCount times at once and counts
-// the answers by status.
+// the responses by status.
 func race(t *testing.T, rp *relyingParty, form url.Values) (ok, invalidGrant int, results []tokenResponse) {
 	t.Helper()
 	var wg sync.WaitGroup

@@ -80,9 +80,9 @@ func loadSecretKeys(ctx context.Context, c *cli, cfg *Config, st *storage.Store)
 }
 
 // checkSecretMatches returns an error when the database has signing
-// keys and none is sealed with a configured secret: the secret is then
-// not the one this database was set up with, and a command run with it
-// would create keys and client secrets no server can use.
+// keys and none is sealed with a configured secret. Such a secret is not
+// the one the database was set up with, and a command run with it would
+// create keys and client secrets that no server can use.
 func checkSecretMatches(ctx context.Context, st *storage.Store, keys []provider.SecretKeys) error {
 	stored, err := st.AllSigningKeys(ctx)
 	if err != nil {

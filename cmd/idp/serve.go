@@ -286,8 +286,8 @@ func (a *app) handler() http.Handler {
 }
 
 // serve runs the public listener, the admin listener and, when set,
-// the plain-HTTP tripwire until ctx is cancelled; then it stops them
-// gracefully, letting requests in flight finish.
+// the plain-HTTP tripwire until ctx is cancelled. It then stops them
+// gracefully and lets requests in flight finish.
 func (a *app) serve(ctx context.Context, c *cli, cfg *Config) error {
 	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12}
 	useTLS := cfg.TLSCert != ""

@@ -35,7 +35,7 @@ func TestSignInThrottle(t *testing.T) {
 			t.Fatalf("wrong password: got %d", got.status)
 		}
 	}
-	// The right password from the throttled address gets the same answer
+	// The right password from the throttled address gets the same response
 	// as a wrong one.
 	got := attacker.submit(login, url.Values{"username": {"alice"}, "password": {testPassword}})
 	if got.status != http.StatusUnauthorized || !strings.Contains(got.body, "Incorrect username or password") {

@@ -9,8 +9,8 @@ import (
 	"time"
 )
 
-// certCheckInterval is how often the certificate files are checked for
-// changes, at most once per handshake.
+// certCheckInterval is the minimum time between two checks of the
+// certificate files; a check happens only during a handshake.
 const certCheckInterval = time.Second
 
 // certReloader serves the certificate in a pair of PEM files and loads

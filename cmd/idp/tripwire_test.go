@@ -447,7 +447,7 @@ func TestPasswordChangeAtSignIn(t *testing.T) {
 	checkCaught(t, p.newTripwire().send(http.MethodPost, "/login",
 		url.Values{"username": {"alice"}, "password": {testPassword}}, nil))
 
-	// The caught password is revoked outright, so whoever saw it on the
+	// The caught password is revoked outright, so anyone who saw it on the
 	// wire cannot use it to choose the next password.
 	thief := p.newBrowser()
 	thiefLogin := thief.get(rp.authURL(oauth2.GenerateVerifier(), nil))

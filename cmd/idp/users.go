@@ -484,7 +484,7 @@ func userStatus(u *storage.User) string {
 	}
 }
 
-// usersRevokeConsent forgets a user's remembered consent for a client
+// usersRevokeConsent deletes a user's remembered consent for a client
 // and revokes every token the client holds for the user.
 func usersRevokeConsent(ctx context.Context, c *cli, args []string) error {
 	fs := newFlagSet(c, "users revoke-consent", "users revoke-consent USER CLIENT_ID [flags]",
