@@ -200,7 +200,7 @@ func newFositeConfig(cfg Config) *fosite.Config {
 // idp's PKCE guard runs after the code handler has loaded the stored
 // request and before fosite's PKCE handler deletes its record.
 func (p *Provider) compose(fc *fosite.Config) *fosite.Fosite {
-	store := p.cfg.Store
+	store := p.cfg.Store.ForFosite()
 	signerForHints := &jwt.DefaultSigner{GetPrivateKey: func(context.Context) (interface{}, error) {
 		return nil, errors.New("id_token_hint is verified by idp before fosite sees the request")
 	}}

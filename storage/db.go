@@ -31,6 +31,11 @@ type Store struct {
 	// writers holds one token while a transaction of this process
 	// writes to SQLite; nil for PostgreSQL.
 	writers chan struct{}
+	// writer runs the token writes on SQLite; nil for PostgreSQL.
+	writer       *sqliteWriter
+	observeQuery func(operation string, d time.Duration)
+	closeOnce    sync.Once
+	closeErr     error
 	// newSession returns an empty fosite session for token rows read
 	// without one (fosite's revocation passes nil).
 	newSession func() fosite.Session
@@ -111,10 +116,17 @@ func Open(dsn string, opts Options) (*Store, error) {
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("connect to %s database: %w", dialect, err)
 	}
-	st := &Store{db: db, dialect: dialect, newSession: opts.NewSession, now: opts.Now}
+	st := &Store{
+		db:           db,
+		dialect:      dialect,
+		newSession:   opts.NewSession,
+		now:          opts.Now,
+		observeQuery: opts.ObserveQuery,
+	}
 	if dialect == "sqlite" {
 		st.path = sqlitePath(dsn)
 		st.writers = make(chan struct{}, 1)
+		st.writer = newSQLiteWriter(st)
 	}
 	return st, nil
 }
@@ -158,13 +170,21 @@ func sqliteDSN(path string) string {
 // Dialect returns "sqlite" or "postgres".
 func (s *Store) Dialect() string { return s.dialect }
 
-// Close closes the connection pool.
+// Close stops the SQLite writer and closes the connection pool. Writes
+// that have not started by then fail.
 func (s *Store) Close() error {
-	sqlDB, err := s.db.DB()
-	if err != nil {
-		return err
-	}
-	return sqlDB.Close()
+	s.closeOnce.Do(func() {
+		if s.writer != nil {
+			s.writer.close()
+		}
+		sqlDB, err := s.db.DB()
+		if err != nil {
+			s.closeErr = err
+			return
+		}
+		s.closeErr = sqlDB.Close()
+	})
+	return s.closeErr
 }
 
 // Ping checks that the database is reachable.
@@ -182,6 +202,11 @@ type txKey struct{}
 // fosite's storage.Transactional interface passes transactions through
 // the context, so this is the one place idp reads a value from one.
 func (s *Store) conn(ctx context.Context) *gorm.DB {
+	if pendingWrites(ctx) != nil {
+		db := s.db.WithContext(ctx)
+		_ = db.AddError(errReadInFositeTx)
+		return db
+	}
 	if tx, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
 		return tx.WithContext(ctx)
 	}

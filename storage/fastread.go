@@ -11,11 +11,11 @@ import (
 	"gorm.io/gorm"
 )
 
-// The reads on every token check (a client by id, an access token by
-// signature) skip gorm's reflection and scan columns into fields
-// directly, with statements prepared once per store. Outside these two
-// queries the store goes through gorm. Inside a transaction they use
-// gorm too, so they see the transaction's writes.
+// The reads on every token request (a client by id, an access or
+// refresh token by signature) skip gorm's reflection and scan columns
+// into fields directly, with statements prepared once per store. Other
+// reads go through gorm. Inside a transaction these reads use gorm too,
+// so they see the transaction's writes.
 
 // fastReads holds the prepared statements of the direct reads.
 type fastReads struct {
@@ -65,6 +65,9 @@ func inTx(ctx context.Context) bool {
 // gorm.ErrRecordNotFound, as from gorm.
 func (s *Store) readClient(ctx context.Context, id string) (*Client, error) {
 	var c Client
+	if pendingWrites(ctx) != nil {
+		return nil, errReadInFositeTx
+	}
 	if inTx(ctx) {
 		err := s.conn(ctx).Where("id = ?", id).Take(&c).Error
 		return &c, err
@@ -93,14 +96,43 @@ func (s *Store) readClient(ctx context.Context, id string) (*Client, error) {
 	return &c, nil
 }
 
+// The direct reads of token rows by signature.
+const (
+	selectAccessToken  = "SELECT " + tokenColumns + " FROM access_tokens WHERE signature = ?"
+	selectRefreshToken = "SELECT " + tokenColumns + " FROM refresh_tokens WHERE signature = ?"
+)
+
 // readAccessToken loads an access token row with a direct query.
 func (s *Store) readAccessToken(ctx context.Context, signature string) (*TokenRow, error) {
+	if pendingWrites(ctx) != nil {
+		return nil, errReadInFositeTx
+	}
 	if inTx(ctx) {
 		var row AccessToken
 		err := s.conn(ctx).Where("signature = ?", signature).Take(&row).Error
 		return &row.TokenRow, err
 	}
-	stmt, err := s.prepared(ctx, "SELECT "+tokenColumns+" FROM access_tokens WHERE signature = ?")
+	return s.readTokenRow(ctx, selectAccessToken, signature)
+}
+
+// readRefreshToken loads the columns of a refresh token row that it
+// shares with the other token tables.
+func (s *Store) readRefreshToken(ctx context.Context, signature string) (*TokenRow, error) {
+	if pendingWrites(ctx) != nil {
+		return nil, errReadInFositeTx
+	}
+	if inTx(ctx) {
+		var row RefreshToken
+		err := s.conn(ctx).Where("signature = ?", signature).Take(&row).Error
+		return &row.TokenRow, err
+	}
+	return s.readTokenRow(ctx, selectRefreshToken, signature)
+}
+
+// readTokenRow runs query, one of the direct token reads, outside a
+// transaction.
+func (s *Store) readTokenRow(ctx context.Context, query, signature string) (*TokenRow, error) {
+	stmt, err := s.prepared(ctx, query)
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +146,7 @@ func (s *Store) readAccessToken(ctx context.Context, signature string) (*TokenRo
 		return nil, gorm.ErrRecordNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read access token: %w", err)
+		return nil, fmt.Errorf("read token: %w", err)
 	}
 	row.Subject = subject.String
 	row.RequestedAt, row.ExpiresAt, row.CreatedAt = requestedAt.Time, expiresAt.Time, createdAt.Time

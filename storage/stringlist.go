@@ -12,14 +12,20 @@ type StringList []string
 
 // Value encodes the list as a JSON array; a nil list is stored as "[]".
 func (l StringList) Value() (driver.Value, error) {
+	return l.encoded(), nil
+}
+
+// encoded returns the list as stored: a JSON array.
+func (l StringList) encoded() string {
 	if l == nil {
-		return "[]", nil
+		return "[]"
 	}
 	b, err := json.Marshal([]string(l))
 	if err != nil {
-		return nil, err
+		// Marshaling a []string cannot fail.
+		panic(err)
 	}
-	return string(b), nil
+	return string(b)
 }
 
 // Scan decodes a JSON array read from the database.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/ory/fosite"
@@ -115,6 +116,46 @@ func newRow(signature string, r fosite.Requester, expires time.Time) (TokenRow, 
 	}, nil
 }
 
+// The INSERT statements of the token tables. The columns follow
+// tokenColumns; refresh tokens add two of their own.
+var (
+	insertCode    = insertTokenSQL("authorization_codes", "")
+	insertAccess  = insertTokenSQL("access_tokens", "")
+	insertRefresh = insertTokenSQL("refresh_tokens", "access_signature, family_expires_at")
+	insertPKCE    = insertTokenSQL("pkce_requests", "")
+	insertOIDC    = insertTokenSQL("oidc_sessions", "")
+)
+
+func insertTokenSQL(table, extraColumns string) string {
+	columns := tokenColumns
+	n := strings.Count(tokenColumns, ",") + 1
+	if extraColumns != "" {
+		columns += ", " + extraColumns
+		n += strings.Count(extraColumns, ",") + 1
+	}
+	placeholders := strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+	return "INSERT INTO " + table + " (" + columns + ") VALUES (" + placeholders + ")"
+}
+
+// insertOp returns the statement that inserts row with query, one of
+// the insert statements above. The lists are encoded here, before any
+// write lock is taken.
+func (s *Store) insertOp(query string, row TokenRow) writeOp {
+	if row.CreatedAt.IsZero() {
+		row.CreatedAt = s.now().UTC()
+	}
+	return writeOp{
+		kind:  "create",
+		query: query,
+		args: []any{
+			row.Signature, row.RequestID, row.ClientID, row.Subject,
+			row.RequestedAt, row.ExpiresAt,
+			row.Scopes.encoded(), row.GrantedScopes.encoded(), row.Audience.encoded(), row.GrantedAud.encoded(),
+			row.Form, row.Session, row.Active, row.CreatedAt,
+		},
+	}
+}
+
 // expiry returns the session's expiry for kind, or a fallback.
 func expiry(r fosite.Requester, kind fosite.TokenType, fallback time.Duration, now time.Time) time.Time {
 	if r.GetSession() != nil {
@@ -161,7 +202,7 @@ func (s *Store) CreateAuthorizeCodeSession(ctx context.Context, signature string
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, func() error { return s.conn(ctx).Create(&AuthorizationCode{row}).Error })
+	return s.exec(ctx, s.insertOp(insertCode, row))
 }
 
 // GetAuthorizeCodeSession loads a code. A used code returns its request
@@ -185,16 +226,12 @@ func (s *Store) GetAuthorizeCodeSession(ctx context.Context, signature string, s
 // InvalidateAuthorizeCodeSession marks a code used. Exactly one of
 // several concurrent callers succeeds; the others get ErrAlreadyUsed.
 func (s *Store) InvalidateAuthorizeCodeSession(ctx context.Context, signature string) error {
-	res := s.conn(ctx).Model(&AuthorizationCode{}).
-		Where("signature = ? AND active = ?", signature, true).
-		Update("active", false)
-	if res.Error != nil {
-		return res.Error
-	}
-	if res.RowsAffected == 0 {
-		return ErrAlreadyUsed
-	}
-	return nil
+	return s.exec(ctx, writeOp{
+		kind:   "update",
+		query:  "UPDATE authorization_codes SET active = ? WHERE signature = ? AND active = ?",
+		args:   []any{false, signature, true},
+		ifNone: ErrAlreadyUsed,
+	})
 }
 
 // CreateAccessTokenSession stores an access token by signature.
@@ -203,7 +240,7 @@ func (s *Store) CreateAccessTokenSession(ctx context.Context, signature string, 
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, func() error { return s.conn(ctx).Create(&AccessToken{row}).Error })
+	return s.exec(ctx, s.insertOp(insertAccess, row))
 }
 
 // GetAccessTokenSession loads an access token. Revoked access tokens are
@@ -218,7 +255,11 @@ func (s *Store) GetAccessTokenSession(ctx context.Context, signature string, ses
 
 // DeleteAccessTokenSession deletes one access token.
 func (s *Store) DeleteAccessTokenSession(ctx context.Context, signature string) error {
-	return s.conn(ctx).Where("signature = ?", signature).Delete(&AccessToken{}).Error
+	return s.exec(ctx, writeOp{
+		kind:  "delete",
+		query: "DELETE FROM access_tokens WHERE signature = ?",
+		args:  []any{signature},
+	})
 }
 
 // CreateRefreshTokenSession stores a refresh token. The family expiry
@@ -238,18 +279,20 @@ func (s *Store) CreateRefreshTokenSession(ctx context.Context, signature, access
 			rt.ExpiresAt = rt.FamilyExpiresAt
 		}
 	}
-	return s.write(ctx, func() error { return s.conn(ctx).Create(&rt).Error })
+	op := s.insertOp(insertRefresh, rt.TokenRow)
+	op.args = append(op.args, rt.AccessSignature, rt.FamilyExpiresAt)
+	return s.exec(ctx, op)
 }
 
 // GetRefreshTokenSession loads a refresh token. A rotated or revoked one
 // returns its request with fosite.ErrInactiveToken, which makes fosite
 // revoke the whole family.
 func (s *Store) GetRefreshTokenSession(ctx context.Context, signature string, session fosite.Session) (fosite.Requester, error) {
-	var row RefreshToken
-	if err := s.conn(ctx).Where("signature = ?", signature).Take(&row).Error; err != nil {
+	row, err := s.readRefreshToken(ctx, signature)
+	if err != nil {
 		return nil, lookupError(err)
 	}
-	req, err := s.toRequest(ctx, &row.TokenRow, session)
+	req, err := s.toRequest(ctx, row, session)
 	if err != nil {
 		return nil, err
 	}
@@ -263,48 +306,58 @@ func (s *Store) GetRefreshTokenSession(ctx context.Context, signature string, se
 // kept so that presenting the token again is still detected as reuse;
 // the cleanup job deletes it once its family has expired.
 func (s *Store) DeleteRefreshTokenSession(ctx context.Context, signature string) error {
-	return s.conn(ctx).Model(&RefreshToken{}).
-		Where("signature = ?", signature).
-		Update("active", false).Error
+	return s.exec(ctx, writeOp{
+		kind:  "update",
+		query: "UPDATE refresh_tokens SET active = ? WHERE signature = ?",
+		args:  []any{false, signature},
+	})
 }
 
 // RotateRefreshToken deactivates the refresh token being exchanged and
 // deletes the access tokens of its grant. Exactly one of several
 // concurrent rotations succeeds; the others get ErrAlreadyUsed.
 func (s *Store) RotateRefreshToken(ctx context.Context, requestID, signature string) error {
-	res := s.conn(ctx).Model(&RefreshToken{}).
-		Where("signature = ? AND request_id = ? AND active = ?", signature, requestID, true).
-		Update("active", false)
-	if res.Error != nil {
-		return res.Error
-	}
-	if res.RowsAffected == 0 {
-		return ErrAlreadyUsed
-	}
-	return s.conn(ctx).Where("request_id = ?", requestID).Delete(&AccessToken{}).Error
+	return s.exec(ctx,
+		writeOp{
+			kind:   "update",
+			query:  "UPDATE refresh_tokens SET active = ? WHERE signature = ? AND request_id = ? AND active = ?",
+			args:   []any{false, signature, requestID, true},
+			ifNone: ErrAlreadyUsed,
+		},
+		revokeAccessOp(requestID),
+	)
 }
 
 // RevokeRefreshToken deactivates every refresh token of a grant.
 func (s *Store) RevokeRefreshToken(ctx context.Context, requestID string) error {
-	return s.conn(ctx).Model(&RefreshToken{}).
-		Where("request_id = ?", requestID).
-		Update("active", false).Error
+	return s.exec(ctx, revokeRefreshOp(requestID))
 }
 
 // RevokeAccessToken deletes every access token of a grant.
 func (s *Store) RevokeAccessToken(ctx context.Context, requestID string) error {
-	return s.conn(ctx).Where("request_id = ?", requestID).Delete(&AccessToken{}).Error
+	return s.exec(ctx, revokeAccessOp(requestID))
 }
 
 // RevokeGrant revokes every access and refresh token of a grant in one
 // transaction.
 func (s *Store) RevokeGrant(ctx context.Context, requestID string) error {
-	return s.InTx(ctx, func(ctx context.Context) error {
-		if err := s.RevokeRefreshToken(ctx, requestID); err != nil {
-			return err
-		}
-		return s.RevokeAccessToken(ctx, requestID)
-	})
+	return s.exec(ctx, revokeRefreshOp(requestID), revokeAccessOp(requestID))
+}
+
+func revokeRefreshOp(requestID string) writeOp {
+	return writeOp{
+		kind:  "update",
+		query: "UPDATE refresh_tokens SET active = ? WHERE request_id = ?",
+		args:  []any{false, requestID},
+	}
+}
+
+func revokeAccessOp(requestID string) writeOp {
+	return writeOp{
+		kind:  "delete",
+		query: "DELETE FROM access_tokens WHERE request_id = ?",
+		args:  []any{requestID},
+	}
 }
 
 // RevokeSubjectGrants revokes every token issued for a user, for
@@ -315,18 +368,23 @@ func (s *Store) RevokeSubjectGrants(ctx context.Context, subject string) error {
 		// not match them all.
 		return errors.New("storage: RevokeSubjectGrants needs a subject")
 	}
-	return s.InTx(ctx, func(ctx context.Context) error {
-		db := s.conn(ctx)
-		if err := db.Where("subject = ?", subject).Delete(&AccessToken{}).Error; err != nil {
-			return err
-		}
-		if err := db.Model(&RefreshToken{}).Where("subject = ?", subject).
-			Update("active", false).Error; err != nil {
-			return err
-		}
-		return db.Model(&AuthorizationCode{}).Where("subject = ?", subject).
-			Update("active", false).Error
-	})
+	return s.exec(ctx,
+		writeOp{
+			kind:  "delete",
+			query: "DELETE FROM access_tokens WHERE subject = ?",
+			args:  []any{subject},
+		},
+		writeOp{
+			kind:  "update",
+			query: "UPDATE refresh_tokens SET active = ? WHERE subject = ?",
+			args:  []any{false, subject},
+		},
+		writeOp{
+			kind:  "update",
+			query: "UPDATE authorization_codes SET active = ? WHERE subject = ?",
+			args:  []any{false, subject},
+		},
+	)
 }
 
 // CreatePKCERequestSession stores a code challenge.
@@ -335,7 +393,7 @@ func (s *Store) CreatePKCERequestSession(ctx context.Context, signature string, 
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, func() error { return s.conn(ctx).Create(&PKCERequest{row}).Error })
+	return s.exec(ctx, s.insertOp(insertPKCE, row))
 }
 
 // GetPKCERequestSession loads a code challenge.
@@ -349,7 +407,11 @@ func (s *Store) GetPKCERequestSession(ctx context.Context, signature string, ses
 
 // DeletePKCERequestSession deletes a code challenge.
 func (s *Store) DeletePKCERequestSession(ctx context.Context, signature string) error {
-	return s.conn(ctx).Where("signature = ?", signature).Delete(&PKCERequest{}).Error
+	return s.exec(ctx, writeOp{
+		kind:  "delete",
+		query: "DELETE FROM pkce_requests WHERE signature = ?",
+		args:  []any{signature},
+	})
 }
 
 // CreateOpenIDConnectSession stores the OpenID Connect request of a code.
@@ -359,7 +421,7 @@ func (s *Store) CreateOpenIDConnectSession(ctx context.Context, code string, r f
 	if err != nil {
 		return err
 	}
-	return s.write(ctx, func() error { return s.conn(ctx).Create(&OIDCSession{row}).Error })
+	return s.exec(ctx, s.insertOp(insertOIDC, row))
 }
 
 // GetOpenIDConnectSession loads the OpenID Connect request of a code.
@@ -373,7 +435,11 @@ func (s *Store) GetOpenIDConnectSession(ctx context.Context, code string, r fosi
 
 // DeleteOpenIDConnectSession deletes the OpenID Connect request of a code.
 func (s *Store) DeleteOpenIDConnectSession(ctx context.Context, code string) error {
-	return s.conn(ctx).Where("signature = ?", hashKey(code)).Delete(&OIDCSession{}).Error
+	return s.exec(ctx, writeOp{
+		kind:  "delete",
+		query: "DELETE FROM oidc_sessions WHERE signature = ?",
+		args:  []any{hashKey(code)},
+	})
 }
 
 // ClientAssertionJWTValid reports fosite.ErrJTIKnown for a JWT id seen
