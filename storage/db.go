@@ -28,6 +28,8 @@ type Store struct {
 	// path is the SQLite file, empty for PostgreSQL.
 	path string
 	fast fastReads
+	// sessions memoizes the decoding of access token sessions.
+	sessions decodedSessions
 	// writers holds one token while a transaction of this process
 	// writes to SQLite; nil for PostgreSQL.
 	writers chan struct{}

@@ -168,7 +168,8 @@ func expiry(r fosite.Requester, kind fosite.TokenType, fallback time.Duration, n
 
 // toRequest rebuilds the fosite request stored in row, decoding the
 // session into session (or a new empty one when session is nil).
-func (s *Store) toRequest(ctx context.Context, row *TokenRow, session fosite.Session) (*fosite.Request, error) {
+// With memoSession set the decoding of the session may be reused.
+func (s *Store) toRequest(ctx context.Context, row *TokenRow, session fosite.Session, memoSession bool) (*fosite.Request, error) {
 	client, err := s.GetClient(ctx, row.ClientID)
 	if err != nil {
 		return nil, fmt.Errorf("load client %q of token: %w", row.ClientID, err)
@@ -176,8 +177,8 @@ func (s *Store) toRequest(ctx context.Context, row *TokenRow, session fosite.Ses
 	if session == nil {
 		session = s.newSession()
 	}
-	if err := json.Unmarshal([]byte(row.Session), session); err != nil {
-		return nil, fmt.Errorf("decode session: %w", err)
+	if err := s.decodeSession(row.Session, session, memoSession); err != nil {
+		return nil, err
 	}
 	form, err := url.ParseQuery(row.Form)
 	if err != nil {
@@ -213,7 +214,7 @@ func (s *Store) GetAuthorizeCodeSession(ctx context.Context, signature string, s
 	if err := s.conn(ctx).Where("signature = ?", signature).Take(&row).Error; err != nil {
 		return nil, lookupError(err)
 	}
-	req, err := s.toRequest(ctx, &row.TokenRow, session)
+	req, err := s.toRequest(ctx, &row.TokenRow, session, false)
 	if err != nil {
 		return nil, err
 	}
@@ -250,7 +251,7 @@ func (s *Store) GetAccessTokenSession(ctx context.Context, signature string, ses
 	if err != nil {
 		return nil, lookupError(err)
 	}
-	return s.toRequest(ctx, row, session)
+	return s.toRequest(ctx, row, session, true)
 }
 
 // DeleteAccessTokenSession deletes one access token.
@@ -292,7 +293,7 @@ func (s *Store) GetRefreshTokenSession(ctx context.Context, signature string, se
 	if err != nil {
 		return nil, lookupError(err)
 	}
-	req, err := s.toRequest(ctx, row, session)
+	req, err := s.toRequest(ctx, row, session, false)
 	if err != nil {
 		return nil, err
 	}
@@ -402,7 +403,7 @@ func (s *Store) GetPKCERequestSession(ctx context.Context, signature string, ses
 	if err := s.conn(ctx).Where("signature = ?", signature).Take(&row).Error; err != nil {
 		return nil, lookupError(err)
 	}
-	return s.toRequest(ctx, &row.TokenRow, session)
+	return s.toRequest(ctx, &row.TokenRow, session, false)
 }
 
 // DeletePKCERequestSession deletes a code challenge.
@@ -430,7 +431,7 @@ func (s *Store) GetOpenIDConnectSession(ctx context.Context, code string, r fosi
 	if err := s.conn(ctx).Where("signature = ?", hashKey(code)).Take(&row).Error; err != nil {
 		return nil, lookupError(err)
 	}
-	return s.toRequest(ctx, &row.TokenRow, nil)
+	return s.toRequest(ctx, &row.TokenRow, nil, false)
 }
 
 // DeleteOpenIDConnectSession deletes the OpenID Connect request of a code.
