@@ -210,9 +210,22 @@ func (s *Store) conn(ctx context.Context) *gorm.DB {
 		return db
 	}
 	if tx, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
-		return tx.WithContext(ctx)
+		return tx.WithContext(s.statementContext(ctx))
 	}
-	return s.db.WithContext(ctx)
+	return s.db.WithContext(s.statementContext(ctx))
+}
+
+// statementContext returns the context to run a statement with. For
+// each statement and each row fetched under a context that can be
+// canceled, go-sqlite3 (v1.14) starts a goroutine that interrupts SQLite
+// on cancellation, and database/sql starts one for each such transaction.
+// That costs more than the short statements idp runs on SQLite, so there
+// they ignore cancellation; the values of ctx are kept.
+func (s *Store) statementContext(ctx context.Context) context.Context {
+	if s.dialect == "sqlite" {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
 }
 
 // BeginTX starts a transaction and returns a context that carries it.
@@ -224,7 +237,7 @@ func (s *Store) BeginTX(ctx context.Context) (context.Context, error) {
 	if err != nil {
 		return ctx, err
 	}
-	tx := s.db.WithContext(ctx).Begin()
+	tx := s.db.WithContext(s.statementContext(ctx)).Begin()
 	if tx.Error != nil {
 		turn.release()
 		return ctx, fmt.Errorf("begin transaction: %w", tx.Error)

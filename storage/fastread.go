@@ -79,7 +79,7 @@ func (s *Store) readClient(ctx context.Context, id string) (*Client, error) {
 	var uri, secretHash sql.NullString
 	var secretDisabled, public, pkceOptional, resourceServer sql.NullBool
 	var createdAt, updatedAt sql.NullTime
-	err = stmt.QueryRowContext(ctx, id).Scan(&c.ID, &c.Name, &uri, &secretHash, &secretDisabled,
+	err = stmt.QueryRowContext(s.statementContext(ctx), id).Scan(&c.ID, &c.Name, &uri, &secretHash, &secretDisabled,
 		&c.RedirectURIs, &c.GrantTypes, &c.ResponseTypes, &c.Scopes, &c.AllowedCORSOrigins,
 		&public, &c.TokenEndpointAuthMethod, &pkceOptional, &resourceServer,
 		&c.IDTokenSignedResponseAlg, &createdAt, &updatedAt)
@@ -139,7 +139,7 @@ func (s *Store) readTokenRow(ctx context.Context, query, signature string) (*Tok
 	var row TokenRow
 	var subject sql.NullString
 	var requestedAt, expiresAt, createdAt sql.NullTime
-	err = stmt.QueryRowContext(ctx, signature).Scan(&row.Signature, &row.RequestID, &row.ClientID, &subject,
+	err = stmt.QueryRowContext(s.statementContext(ctx), signature).Scan(&row.Signature, &row.RequestID, &row.ClientID, &subject,
 		&requestedAt, &expiresAt, &row.Scopes, &row.GrantedScopes, &row.Audience, &row.GrantedAud,
 		&row.Form, &row.Session, &row.Active, &createdAt)
 	if errors.Is(err, sql.ErrNoRows) {

@@ -42,13 +42,13 @@ func (s *Store) exec(ctx context.Context, ops ...writeOp) error {
 // execNow runs ops now, ignoring a fosite transaction in ctx.
 func (s *Store) execNow(ctx context.Context, ops []writeOp) error {
 	if tx, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
-		return s.execGorm(tx.WithContext(ctx), ops)
+		return s.execGorm(tx.WithContext(s.statementContext(ctx)), ops)
 	}
 	if s.writer != nil {
 		return s.writer.write(ctx, ops)
 	}
 	if len(ops) == 1 {
-		return s.execGorm(s.db.WithContext(ctx), ops)
+		return s.execGorm(s.db.WithContext(s.statementContext(ctx)), ops)
 	}
 	return s.InTx(ctx, func(ctx context.Context) error {
 		return s.execGorm(s.conn(ctx), ops)
