@@ -107,6 +107,9 @@ func schemaVersion(db *gorm.DB) (int, error) {
 // same time take turns: one migrates, the others wait and then find
 // nothing pending. SQLite's own write lock does the same for files.
 func (s *Store) Migrate(ctx context.Context) (applied []int, err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
 	if s.dialect != "postgres" {
 		return s.migrate(ctx)
 	}
@@ -125,7 +128,9 @@ func (s *Store) Migrate(ctx context.Context) (applied []int, err error) {
 const migrationLockID = 0x1dc0de
 
 func (s *Store) migrate(ctx context.Context) (applied []int, err error) {
-	db := s.db.WithContext(ctx)
+	// gorm's SQLite migrator (v1.6) panics when a query fails, as it does
+	// once ctx is canceled, so SQLite migrations run to the end.
+	db := s.db.WithContext(s.statementContext(ctx))
 	if s.dialect == "sqlite" {
 		// Back up an existing file before changing its schema. The copy
 		// is taken outside the write transaction, which VACUUM INTO

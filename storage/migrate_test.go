@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -174,4 +175,19 @@ func TestMigrateStep2UpgradesOldSchema(t *testing.T) {
 			t.Errorf("auth flow with a pending user after the upgrade: %v", err)
 		}
 	})
+}
+
+func TestMigrateCanceled(t *testing.T) {
+	t.Parallel()
+	for _, driver := range drivers {
+		t.Run(driver, func(t *testing.T) {
+			t.Parallel()
+			s := openTestStore(t, newTestDSN(t, driver))
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			if _, err := s.Migrate(ctx); !errors.Is(err, context.Canceled) {
+				t.Errorf("Migrate with a canceled context: got %v, want context.Canceled", err)
+			}
+		})
+	}
 }

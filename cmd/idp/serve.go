@@ -100,7 +100,15 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	}
 
 	go runBackgroundJanitor(ctx, cfg, st, logger)
-	return a.serve(ctx, c, cfg)
+	if err := a.serve(ctx, c, cfg); err != nil {
+		return err
+	}
+	// Close is idempotent, so the deferred call does nothing more.
+	if err := st.Close(); err != nil {
+		return fmt.Errorf("close database: %w", err)
+	}
+	logger.Info("stopped")
+	return nil
 }
 
 // defaultMemoryLimit is the soft memory limit serve sets when

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/idp/idp/storage"
 )
@@ -62,4 +64,35 @@ func TestDevSeedIsIdempotent(t *testing.T) {
 	if _, err := p.app.store.Setting(ctx, storage.SettingDevSeed); err != nil {
 		t.Errorf("dev marker: %v", err)
 	}
+}
+
+func TestServeLogsStop(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr lockedBuffer
+	env := testEnv(t)
+	c := &cli{
+		stdin:  strings.NewReader(""),
+		stdout: &stdout,
+		stderr: &stderr,
+		getenv: func(name string) string { return env[name] },
+	}
+	exit := make(chan int, 1)
+	go func() {
+		exit <- run(ctx, c, []string{"serve", "--issuer", "https://id.example.com", "--trusted-proxy", "127.0.0.1",
+			"--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"})
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(stderr.String(), "admin listener started") {
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not start within 10s; stderr:\n%s", stderr.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	cancel()
+	if code := <-exit; code != 0 {
+		t.Fatalf("serve exited with %d, want 0; stderr:\n%s", code, stderr.String())
+	}
+	wantContains(t, "stderr", stderr.String(), "shutting down", `"msg":"stopped"`)
 }
