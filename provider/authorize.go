@@ -55,6 +55,12 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 		p.cfg.Pages.ShowError(w, http.StatusBadRequest, titleBadRequest, "The request could not be parsed.")
 		return
 	}
+	// The redirect URI itself may be the repeated parameter, so the
+	// error is shown here rather than sent back to the app.
+	if name := repeatedParameter(r.Form); name != "" {
+		p.cfg.Pages.ShowError(w, http.StatusBadRequest, titleBadRequest, repeatedParameterHint(name))
+		return
+	}
 
 	req := &authorizeRequest{form: r.Form}
 	if r.Method == http.MethodGet && r.URL.Query().Has("flow") {

@@ -38,6 +38,10 @@ func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) {
 		p.writeJSONError(w, fosite.ErrInvalidRequest.WithHint("The body must be a form with the token parameter."))
 		return
 	}
+	if name := repeatedParameter(r.PostForm); name != "" {
+		p.writeJSONError(w, fosite.ErrInvalidRequest.WithHint(repeatedParameterHint(name)))
+		return
+	}
 	if strings.HasPrefix(strings.ToLower(r.Header.Get("Authorization")), "bearer ") {
 		p.writeJSONError(w, fosite.ErrInvalidClient.WithHint("Authenticate as a client with client_secret_basic or client_secret_post; bearer tokens are not accepted here."))
 		return

@@ -26,6 +26,10 @@ func (p *Provider) revoke(w http.ResponseWriter, r *http.Request) {
 		p.writeJSONError(w, fosite.ErrInvalidRequest.WithHint("The body must be a form with the token parameter."))
 		return
 	}
+	if name := repeatedParameter(r.PostForm); name != "" {
+		p.writeJSONError(w, fosite.ErrInvalidRequest.WithHint(repeatedParameterHint(name)))
+		return
+	}
 	client, err := p.oauth.AuthenticateClient(ctx, r, r.PostForm)
 	if client != nil {
 		noteClientID(r, client.GetID())

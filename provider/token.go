@@ -25,6 +25,13 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 	r = r.WithContext(storage.WithRequestMemo(r.Context()))
 	ctx := r.Context()
 	r.Body = http.MaxBytesReader(w, r.Body, maxTokenForm)
+	// fosite parses the form again and reports a malformed one.
+	if r.ParseForm() == nil {
+		if name := repeatedParameter(r.PostForm); name != "" {
+			p.writeTokenError(ctx, w, r, nil, fosite.ErrInvalidRequest.WithHint(repeatedParameterHint(name)))
+			return
+		}
+	}
 
 	ar, err := p.oauth.NewAccessRequest(ctx, r, NewSession())
 	noteClientID(r, clientIDOf(ar))

@@ -658,3 +658,51 @@ func TestStorageFailureIsNotSuccess(t *testing.T) {
 		t.Errorf("introspection with the database down: %d %s", got.status, got.body)
 	}
 }
+
+func TestRepeatedParametersRejected(t *testing.T) {
+	p := newTestProvider(t)
+	p.createUser("alice")
+	md := p.createClient(clients.Metadata{})
+	rp := p.newRelyingParty(md)
+	verifier := oauth2.GenerateVerifier()
+
+	page := p.newBrowser().get(rp.authURL(verifier, nil) + "&redirect_uri=" + url.QueryEscape("https://evil.example.com/cb"))
+	if page.status != http.StatusBadRequest || page.location != "" {
+		t.Errorf("authorize with a repeated redirect_uri: got %d to %q, want 400 and no redirect", page.status, page.location)
+	}
+	if !strings.Contains(page.body, "more than once") {
+		t.Errorf("authorize error page lacks the reason:\n%s", page.body)
+	}
+
+	code := signIn(t, p.newBrowser(), rp.authURL(verifier, nil), "alice", testPassword).Query().Get("code")
+	tok := rp.exchange(code, verifier)
+	access, refresh := tok.json["access_token"].(string), tok.json["refresh_token"].(string)
+
+	tests := []struct {
+		name     string
+		endpoint string
+		form     url.Values
+	}{
+		{"token", provider.TokenPath, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh, "junk"}}},
+		{"introspection", provider.IntrospectPath, url.Values{"token": {access, "junk"}}},
+		{"revocation", provider.RevokePath, url.Values{"token": {"junk", access}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := rp.post(p.issuer+tt.endpoint, tt.form)
+			if got.status != http.StatusBadRequest || got.json["error"] != "invalid_request" {
+				t.Errorf("got %d %s, want 400 invalid_request", got.status, got.body)
+			}
+			if desc, _ := got.json["error_description"].(string); !strings.Contains(desc, "more than once") {
+				t.Errorf("error_description %q does not say what was wrong", desc)
+			}
+		})
+	}
+
+	if got := rp.introspect(access); got.json["active"] != true {
+		t.Errorf("access token after the rejected requests: %s", got.body)
+	}
+	if got := rp.refresh(refresh); got.status != http.StatusOK {
+		t.Errorf("refresh token after the rejected requests: %d %s", got.status, got.body)
+	}
+}
