@@ -47,9 +47,7 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if ar.GetGrantTypes().ExactOne("client_credentials") {
-		for _, s := range ar.GetRequestedScopes() {
-			ar.GrantScope(s)
-		}
+		grantClientScopes(ar)
 	}
 
 	resp, err := p.oauth.NewAccessResponse(ctx, ar)
@@ -62,6 +60,18 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 		"client_id", ar.GetClient().GetID(),
 		"grant_type", strings.Join(ar.GetGrantTypes(), " "))
 	p.oauth.WriteAccessResponse(ctx, w, ar, resp)
+}
+
+// grantClientScopes grants a client credentials request the scopes it
+// requested, except openid and offline_access: both concern a user, and
+// the token has none. It gets neither an ID token nor a refresh token,
+// and its scope says so.
+func grantClientScopes(ar fosite.AccessRequester) {
+	for _, s := range ar.GetRequestedScopes() {
+		if s != "openid" && s != "offline_access" {
+			ar.GrantScope(s)
+		}
+	}
 }
 
 // checkGrant applies idp's rules between fosite's parsing and the

@@ -417,6 +417,25 @@ func TestClientCredentials(t *testing.T) {
 	if got := rp.post(p.issuer+provider.TokenPath, url.Values{"grant_type": {"client_credentials"}}); got.status != http.StatusUnauthorized {
 		t.Errorf("wrong secret: got %d %s, want 401", got.status, got.body)
 	}
+
+	// A client that may also sign users in asks for user scopes.
+	both := p.newRelyingParty(p.createClient(clients.Metadata{
+		ClientName: "Both", GrantTypes: []string{"authorization_code", "refresh_token", "client_credentials"},
+		Scope: "openid offline_access profile",
+	}))
+	got = both.post(p.issuer+provider.TokenPath, url.Values{"grant_type": {"client_credentials"}, "scope": {"openid offline_access profile"}})
+	if got.status != http.StatusOK {
+		t.Fatalf("client_credentials with user scopes: %d %s", got.status, got.body)
+	}
+	if got.json["scope"] != "profile" {
+		t.Errorf("scope: got %q, want %q: openid and offline_access concern a user", got.json["scope"], "profile")
+	}
+	if _, ok := got.json["refresh_token"]; ok {
+		t.Error("client_credentials response has a refresh token")
+	}
+	if _, ok := got.json["id_token"]; ok {
+		t.Error("client_credentials response has an ID token")
+	}
 }
 
 func TestDisabledUserLosesAccess(t *testing.T) {
