@@ -65,7 +65,7 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 // grantClientScopes grants a client credentials request the scopes it
 // requested, except openid and offline_access: both concern a user, and
 // the token has none. It gets neither an ID token nor a refresh token,
-// and its scope says so.
+// and its scope shows that.
 func grantClientScopes(ar fosite.AccessRequester) {
 	for _, s := range ar.GetRequestedScopes() {
 		if s != "openid" && s != "offline_access" {

@@ -91,7 +91,7 @@ func parsePlainArray(text string) ([]string, bool) {
 }
 
 // isPlainJSONString reports whether s, the text between two quotes, is a
-// valid JSON string as it stands: valid UTF-8 with no backslash and no
+// valid JSON string without decoding: valid UTF-8 with no backslash and no
 // control character.
 func isPlainJSONString(s string) bool {
 	for i := 0; i < len(s); i++ {

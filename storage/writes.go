@@ -86,10 +86,10 @@ func (s *Store) observe(kind string, d time.Duration) {
 // in the context, and Commit runs them in one database transaction, so
 // the database's write lock is held for the statements alone.
 //
-// Only writes may happen inside such a transaction. fosite 0.49 reads
-// nothing between BeginTX and Commit; a read there, or a write that does
-// not go through exec, fails with errReadInFositeTx instead of seeing
-// stale rows. Commit returns the error of a conditional write that lost
+// Only writes may happen inside such a transaction, and fosite 0.49
+// reads nothing between BeginTX and Commit. A read there, or a write
+// that does not go through exec, fails with errReadInFositeTx instead of
+// seeing stale rows. Commit returns the error of a conditional write that lost
 // a race, such as ErrAlreadyUsed, which fosite handles as it handles the
 // same error from the write itself.
 type FositeStore struct {
