@@ -323,7 +323,8 @@ func (s *Store) Rollback(ctx context.Context) error {
 
 // InTx runs fn in a transaction, committing when fn returns nil. When
 // ctx already carries a transaction, fn joins it and the outer caller
-// commits or rolls back.
+// commits or rolls back. When fn panics, the transaction is rolled back
+// before the panic goes on, so its write turn is not held forever.
 func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
 	if _, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
 		return fn(ctx)
@@ -332,6 +333,12 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) er
 	if err != nil {
 		return err
 	}
+	defer func() {
+		if p := recover(); p != nil {
+			_ = s.Rollback(txCtx)
+			panic(p)
+		}
+	}()
 	if err := fn(txCtx); err != nil {
 		_ = s.Rollback(txCtx)
 		return err

@@ -168,7 +168,7 @@ func TestInTx(t *testing.T) {
 			if err != nil {
 				t.Fatalf("BeginTX: %v", err)
 			}
-			// RevokeGrant uses InTx itself.
+			// RevokeGrant's two statements join the outer transaction.
 			if err := s.RevokeGrant(txCtx, g.requestID); err != nil {
 				t.Fatalf("RevokeGrant: %v", err)
 			}
@@ -177,6 +177,39 @@ func TestInTx(t *testing.T) {
 			}
 			assertGrantActive(t, s, g)
 		})
+	})
+}
+
+func TestInTxPanicReleasesWriteTurn(t *testing.T) {
+	t.Parallel()
+	forEachDriver(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Error("InTx swallowed the panic of fn")
+				}
+			}()
+			_ = s.InTx(ctx, func(ctx context.Context) error {
+				if err := s.SetSetting(ctx, "before-panic", "value"); err != nil {
+					t.Errorf("SetSetting: %v", err)
+				}
+				panic("fn failed")
+			})
+		}()
+
+		// A transaction left open would hold the write turn, and this
+		// one would wait until the deadline.
+		waitCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if err := s.InTx(waitCtx, func(ctx context.Context) error {
+			return s.SetSetting(ctx, "after-panic", "value")
+		}); err != nil {
+			t.Fatalf("InTx after a panic: %v", err)
+		}
+		if _, err := s.Setting(ctx, "before-panic"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("setting written before the panic: got %v, want ErrNotFound", err)
+		}
 	})
 }
 
