@@ -196,7 +196,7 @@ func (p *Pages) submitLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	fc.flow.LoggedInAt = fc.session.AuthTime
 	if err := p.Store.UpdateAuthFlow(ctx, fc.flow); err != nil {
-		p.serverError(w, r, "update authorization flow", err)
+		p.flowUpdateFailed(w, r, err)
 		return
 	}
 	p.Logger.InfoContext(ctx, "sign-in succeeded", "user_id", user.ID, "client_id", fc.client.ID)
@@ -273,7 +273,7 @@ func (p *Pages) submitConsent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := p.Store.UpdateAuthFlow(ctx, fc.flow); err != nil {
-		p.serverError(w, r, "update authorization flow", err)
+		p.flowUpdateFailed(w, r, err)
 		return
 	}
 	http.Redirect(w, r, AuthorizePath+"?flow="+url.QueryEscape(fc.flowID), http.StatusSeeOther)
@@ -349,6 +349,17 @@ func (p *Pages) common(cur *Current) PageCommon {
 func (p *Pages) showError(w http.ResponseWriter, status int, title, message string) {
 	setPageCSP(w, "")
 	p.Views.Error(w, status, ErrorPage{PageCommon: PageCommon{DevMode: p.DevMode}, Title: title, Message: message})
+}
+
+// flowUpdateFailed reports a failed UpdateAuthFlow. A flow that is
+// gone, because another tab finished it or it expired, is the user's
+// expired sign-in, not a server fault.
+func (p *Pages) flowUpdateFailed(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, storage.ErrNotFound) {
+		p.showError(w, http.StatusBadRequest, "Sign-in expired", msgFlowExpired)
+		return
+	}
+	p.serverError(w, r, "update authorization flow", err)
 }
 
 func (p *Pages) serverError(w http.ResponseWriter, r *http.Request, action string, err error) {

@@ -61,7 +61,7 @@ func (p *Pages) startPasswordChange(w http.ResponseWriter, r *http.Request, fc *
 	}
 	fc.flow.PendingUserID = user.ID
 	if err := p.Store.UpdateAuthFlow(ctx, fc.flow); err != nil {
-		p.serverError(w, r, "update authorization flow", err)
+		p.flowUpdateFailed(w, r, err)
 		return
 	}
 	p.Logger.InfoContext(ctx, "password change required at sign-in", "user_id", user.ID, "client_id", fc.client.ID)
@@ -164,7 +164,7 @@ func (p *Pages) submitPassword(w http.ResponseWriter, r *http.Request) {
 	fc.flow.PendingUserID = ""
 	fc.flow.LoggedInAt = fc.session.AuthTime
 	if err := p.Store.UpdateAuthFlow(ctx, fc.flow); err != nil {
-		p.serverError(w, r, "update authorization flow", err)
+		p.flowUpdateFailed(w, r, err)
 		return
 	}
 	p.Logger.InfoContext(ctx, "password changed at sign-in", "user_id", user.ID, "client_id", fc.client.ID)

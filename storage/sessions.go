@@ -148,15 +148,23 @@ func (s *Store) AuthFlow(ctx context.Context, id, sessionID string, now time.Tim
 }
 
 // UpdateAuthFlow saves the login, password change and consent state of
-// a flow.
+// a flow. It returns ErrNotFound when the flow is gone, for example
+// because another tab finished it.
 func (s *Store) UpdateAuthFlow(ctx context.Context, f *AuthFlow) error {
-	return s.conn(ctx).Model(&AuthFlow{}).Where("id_hash = ?", f.IDHash).Updates(map[string]any{
+	res := s.conn(ctx).Model(&AuthFlow{}).Where("id_hash = ?", f.IDHash).Updates(map[string]any{
 		"logged_in_at":     f.LoggedInAt.UTC(),
 		"consented_scopes": f.ConsentedScopes,
 		"consent_given":    f.ConsentGiven,
 		"consent_denied":   f.ConsentDenied,
 		"pending_user_id":  f.PendingUserID,
-	}).Error
+	})
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return ErrNotFound
+	}
+	return nil
 }
 
 // DeleteAuthFlow removes a flow; exactly one of several concurrent

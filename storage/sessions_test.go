@@ -267,6 +267,12 @@ func TestUpdateAuthFlow(t *testing.T) {
 				}
 			})
 		}
+
+		gone := *flow
+		gone.IDHash = "no-such-flow"
+		if err := s.UpdateAuthFlow(ctx, &gone); !errors.Is(err, ErrNotFound) {
+			t.Errorf("UpdateAuthFlow of a missing flow: got %v, want ErrNotFound", err)
+		}
 	})
 }
 
