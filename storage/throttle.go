@@ -40,9 +40,21 @@ func (s *Store) ThrottleState(ctx context.Context, key string) (Throttle, error)
 func (s *Store) RecordFailure(ctx context.Context, key string, now time.Time, reset time.Duration, backoff func(failures int) time.Duration) (Throttle, error) {
 	var out Throttle
 	err := s.InTx(ctx, func(ctx context.Context) error {
-		t, err := s.ThrottleState(ctx, key)
-		if err != nil {
-			return err
+		// Concurrent failures must each count. On SQLite the transaction
+		// holds the write lock from its start. On PostgreSQL the row is
+		// created first if missing and then read FOR UPDATE, so that
+		// transactions recording a failure for the same key take turns.
+		db := s.conn(ctx)
+		if err := db.Clauses(clause.OnConflict{DoNothing: true}).Create(&Throttle{KeyHash: hashKey(key)}).Error; err != nil {
+			return fmt.Errorf("create throttle: %w", err)
+		}
+		query := db.Where("key_hash = ?", hashKey(key))
+		if s.dialect == "postgres" {
+			query = query.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate})
+		}
+		var t Throttle
+		if err := query.Take(&t).Error; err != nil {
+			return fmt.Errorf("load throttle: %w", err)
 		}
 		if now.Sub(t.LastFailure) > reset {
 			t.Failures = 0
@@ -51,7 +63,7 @@ func (s *Store) RecordFailure(ctx context.Context, key string, now time.Time, re
 		t.LastFailure = now.UTC()
 		t.BlockedUntil = now.Add(backoff(t.Failures)).UTC()
 		out = t
-		return s.conn(ctx).Clauses(clause.OnConflict{UpdateAll: true}).Create(&t).Error
+		return db.Save(&t).Error
 	})
 	return out, err
 }
