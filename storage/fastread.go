@@ -41,16 +41,18 @@ func (s *Store) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
 	if err != nil {
 		return nil, err
 	}
+	text := query
 	if s.dialect == "postgres" {
-		query = strings.Replace(query, "?", "$1", 1)
+		text = strings.Replace(query, "?", "$1", 1)
 	}
-	stmt, err := sqlDB.PrepareContext(ctx, query)
+	stmt, err := sqlDB.PrepareContext(ctx, text)
 	if err != nil {
 		return nil, err
 	}
 	if s.fast.stmts == nil {
 		s.fast.stmts = map[string]*sql.Stmt{}
 	}
+	// The key is the query as callers pass it, so the next call finds it.
 	s.fast.stmts[query] = stmt
 	return stmt, nil
 }

@@ -237,3 +237,24 @@ func mustRow(t *testing.T, signature string, r *fosite.Request) TokenRow {
 	}
 	return row
 }
+
+func TestPreparedReadsReuseStatements(t *testing.T) {
+	t.Parallel()
+	forEachDriver(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		first, err := s.prepared(ctx, selectAccessToken)
+		if err != nil {
+			t.Fatalf("prepared: %v", err)
+		}
+		second, err := s.prepared(ctx, selectAccessToken)
+		if err != nil {
+			t.Fatalf("prepared again: %v", err)
+		}
+		if first != second {
+			t.Error("the second call prepared the statement again, want the first one reused")
+		}
+		if n := len(s.fast.stmts); n != 1 {
+			t.Errorf("statements kept = %d, want 1", n)
+		}
+	})
+}
