@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"errors"
+	"mime"
 	"net/http"
 	"slices"
 	"strings"
@@ -25,10 +26,9 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 	r = r.WithContext(storage.WithRequestMemo(r.Context()))
 	ctx := r.Context()
 	r.Body = http.MaxBytesReader(w, r.Body, maxTokenForm)
-	// fosite parses the form again and reports a malformed one.
-	if r.ParseForm() == nil {
-		if name := repeatedParameter(r.PostForm); name != "" {
-			p.writeTokenError(ctx, w, r, nil, fosite.ErrInvalidRequest.WithHint(repeatedParameterHint(name)))
+	if r.Method == http.MethodPost {
+		if err := checkTokenForm(r); err != nil {
+			p.writeTokenError(ctx, w, r, nil, err)
 			return
 		}
 	}
@@ -60,6 +60,25 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 		"client_id", ar.GetClient().GetID(),
 		"grant_type", strings.Join(ar.GetGrantTypes(), " "))
 	p.oauth.WriteAccessResponse(ctx, w, ar, resp)
+}
+
+// checkTokenForm parses the body of a token request and rejects what
+// fosite would accept but RFC 6749 does not: another content type than
+// application/x-www-form-urlencoded (section 4.1.3), a malformed body,
+// of which fosite would serve the valid part, and a repeated parameter
+// (section 3.2). fosite then reuses the parsed form.
+func checkTokenForm(r *http.Request) error {
+	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mediaType != "application/x-www-form-urlencoded" {
+		return fosite.ErrInvalidRequest.WithHint("The body must have the content type application/x-www-form-urlencoded.")
+	}
+	if err := r.ParseForm(); err != nil {
+		return fosite.ErrInvalidRequest.WithHint("The body is not a valid form.").WithWrap(err).WithDebug(err.Error())
+	}
+	if name := repeatedParameter(r.PostForm); name != "" {
+		return fosite.ErrInvalidRequest.WithHint(repeatedParameterHint(name))
+	}
+	return nil
 }
 
 // grantClientScopes grants a client credentials request the scopes it

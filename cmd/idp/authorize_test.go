@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -714,6 +715,46 @@ func TestRepeatedParametersRejected(t *testing.T) {
 			}
 			if desc, _ := got.json["error_description"].(string); !strings.Contains(desc, "more than once") {
 				t.Errorf("error_description %q does not say what was wrong", desc)
+			}
+		})
+	}
+
+	// The same repetition in a body fosite would parse differently.
+	bodies := []struct {
+		name        string
+		contentType string
+		body        string
+		wantHint    string
+	}{
+		{"malformed pair", "application/x-www-form-urlencoded",
+			"grant_type=refresh_token&refresh_token=" + url.QueryEscape(refresh) + "&refresh_token=junk&bad=%zz", "not a valid form"},
+		{"multipart", "multipart/form-data; boundary=b",
+			"--b\r\nContent-Disposition: form-data; name=\"grant_type\"\r\n\r\nrefresh_token\r\n" +
+				"--b\r\nContent-Disposition: form-data; name=\"refresh_token\"\r\n\r\n" + refresh + "\r\n" +
+				"--b\r\nContent-Disposition: form-data; name=\"refresh_token\"\r\n\r\njunk\r\n--b--\r\n", "content type"},
+	}
+	for _, tt := range bodies {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := http.NewRequest(http.MethodPost, p.issuer+provider.TokenPath, strings.NewReader(tt.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Content-Type", tt.contentType)
+			req.SetBasicAuth(url.QueryEscape(rp.config.ClientID), url.QueryEscape(rp.config.ClientSecret))
+			resp, err := p.server.Client().Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var body map[string]any
+			if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+				t.Fatalf("decode response: %v", err)
+			}
+			if resp.StatusCode != http.StatusBadRequest || body["error"] != "invalid_request" {
+				t.Errorf("got %d %v, want 400 invalid_request", resp.StatusCode, body)
+			}
+			if desc, _ := body["error_description"].(string); !strings.Contains(desc, tt.wantHint) {
+				t.Errorf("error_description %q lacks %q", desc, tt.wantHint)
 			}
 		})
 	}
