@@ -63,6 +63,8 @@ func newSQLiteWriter(s *Store) *sqliteWriter {
 // write runs ops as one unit and returns when they are committed or have
 // failed. Once the writer has taken them it waits for the outcome even if
 // ctx ends, because the caller must know whether they were committed.
+// The writer in turn waits without a deadline for a gorm transaction
+// that holds the write turn, so such a transaction must not call write.
 func (w *sqliteWriter) write(ctx context.Context, ops []writeOp) error {
 	if err := ctx.Err(); err != nil {
 		return err

@@ -9,10 +9,12 @@ import (
 	"gorm.io/gorm"
 )
 
-// Every write to the token tables is a writeOp run by exec. One path for
+// The writes behind fosite's storage interfaces (issuing, redeeming,
+// rotating and revoking tokens) are writeOps run by exec. One path for
 // them lets a transaction of fosite's token endpoint collect its writes
 // and run them only at commit (see FositeStore), and lets the SQLite
-// writer run the writes of many requests in one transaction.
+// writer run the writes of many requests in one transaction. Admin
+// operations and the janitor change token tables in gorm transactions.
 
 // writeOp is one SQL statement that changes rows.
 type writeOp struct {
@@ -87,9 +89,11 @@ func (s *Store) observe(kind string, d time.Duration) {
 // the database's write lock is held for the statements alone.
 //
 // Only writes may happen inside such a transaction, and fosite 0.49
-// reads nothing between BeginTX and Commit. A read there, or a write
-// that does not go through exec, fails with errReadInFositeTx instead of
-// seeing stale rows. Commit returns the error of a conditional write that lost
+// reads nothing between BeginTX and Commit. A read there that reaches
+// the database, or a write that does not go through exec, fails with
+// errReadInFositeTx instead of seeing stale rows. (A client the request
+// memo already holds is still returned, since no token write changes
+// it.) Commit returns the error of a conditional write that lost
 // a race, such as ErrAlreadyUsed, which fosite handles as it handles the
 // same error from the write itself.
 type FositeStore struct {
