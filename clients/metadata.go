@@ -159,9 +159,15 @@ func (m *Metadata) validateName(ValidateOptions) *FieldError {
 	case n > MaxClientNameLength:
 		return metadataError("client_name", "is %d characters long; shorten it to at most %d", n, MaxClientNameLength)
 	}
+	// Format characters (category Cf) are invisible or reorder text:
+	// U+202E RIGHT-TO-LEFT OVERRIDE makes "Bank \u202eelgooG" read
+	// "Bank Google" on the consent page, and U+200B makes a blank name.
 	for _, r := range m.ClientName {
 		if unicode.IsControl(r) {
 			return metadataError("client_name", "contains the control character %U; remove it", r)
+		}
+		if unicode.Is(unicode.Cf, r) {
+			return metadataError("client_name", "contains the format character %U, which is invisible or reorders text; remove it", r)
 		}
 	}
 	return nil
