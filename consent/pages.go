@@ -99,10 +99,11 @@ type flowContext struct {
 
 // Messages shown to people; details go to the log only.
 const (
-	msgFlowExpired = "This sign-in request has expired or was started in another browser. Go back to the application and sign in again."
-	msgBadForm     = "The form could not be accepted. Reload the page and try again."
-	msgServer      = "Something went wrong on our side. Try again in a moment."
-	msgBadLogin    = "Incorrect username or password."
+	msgAlreadyAnswered = "You already answered this request. Go back to the application and sign in again to change your answer."
+	msgFlowExpired     = "This sign-in request has expired or was started in another browser. Go back to the application and sign in again."
+	msgBadForm         = "The form could not be accepted. Reload the page and try again."
+	msgServer          = "Something went wrong on our side. Try again in a moment."
+	msgBadLogin        = "Incorrect username or password."
 )
 
 // loadFlow finds the flow named by the flow query parameter. It must
@@ -168,7 +169,7 @@ func (p *Pages) submitLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	if err := r.ParseForm(); err != nil || !p.Sessions.CheckCSRF(fc.session, r.PostForm.Get("csrf_token")) {
+	if err := r.ParseForm(); err != nil || hasRepeatedValue(r.PostForm) || !p.Sessions.CheckCSRF(fc.session, r.PostForm.Get("csrf_token")) {
 		p.showError(w, http.StatusForbidden, "Form rejected", msgBadForm)
 		return
 	}
@@ -240,7 +241,7 @@ func (p *Pages) submitConsent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	if err := r.ParseForm(); err != nil || !p.Sessions.CheckCSRF(fc.session, r.PostForm.Get("csrf_token")) {
+	if err := r.ParseForm(); err != nil || hasRepeatedValue(r.PostForm) || !p.Sessions.CheckCSRF(fc.session, r.PostForm.Get("csrf_token")) {
 		p.showError(w, http.StatusForbidden, "Form rejected", msgBadForm)
 		return
 	}
@@ -250,6 +251,12 @@ func (p *Pages) submitConsent(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	requested := strings.Fields(fc.form.Get("scope"))
+	// A decision is final: a denial must not become an approval, or
+	// store a remembered consent, by posting the form again.
+	if fc.flow.ConsentGiven {
+		p.showError(w, http.StatusBadRequest, "Already answered", msgAlreadyAnswered)
+		return
+	}
 
 	switch r.PostForm.Get("decision") {
 	case "approve":
@@ -324,7 +331,7 @@ func (p *Pages) submitLogout(w http.ResponseWriter, r *http.Request) {
 	}
 	setPageCSP(w, "")
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	if err := r.ParseForm(); err != nil || (cur != nil && !p.Sessions.CheckCSRF(cur, r.PostForm.Get("csrf_token"))) {
+	if err := r.ParseForm(); err != nil || hasRepeatedValue(r.PostForm) || (cur != nil && !p.Sessions.CheckCSRF(cur, r.PostForm.Get("csrf_token"))) {
 		p.showError(w, http.StatusForbidden, "Form rejected", msgBadForm)
 		return
 	}
@@ -404,4 +411,17 @@ func cspSource(raw string) string {
 		return u.Scheme + "://" + u.Host
 	}
 	return u.Scheme + ":"
+}
+
+// hasRepeatedValue reports whether a form holds a field more than once.
+// idp's forms send each field once, so a repeated one is forged, and
+// reading only its first value could differ from what a proxy or log
+// reads.
+func hasRepeatedValue(form url.Values) bool {
+	for _, values := range form {
+		if len(values) > 1 {
+			return true
+		}
+	}
+	return false
 }

@@ -260,7 +260,9 @@ func (p *Provider) decide(w http.ResponseWriter, r *http.Request, req *authorize
 	requested := []string(req.ar.GetRequestedScopes())
 	consentedHere := req.flow != nil && req.flow.ConsentGiven
 	if consentedHere && req.flow.ConsentDenied {
-		p.writeAuthorizeError(w, r, req.ar, fosite.ErrAccessDenied.WithHint("The user denied the request."))
+		if p.endFlow(w, r, req) {
+			p.writeAuthorizeError(w, r, req.ar, fosite.ErrAccessDenied.WithHint("The user denied the request."))
+		}
 		return
 	}
 	if !consentedHere {
@@ -284,13 +286,37 @@ func (p *Provider) decide(w http.ResponseWriter, r *http.Request, req *authorize
 	} else {
 		for _, s := range requested {
 			if !slices.Contains(req.flow.ConsentedScopes, s) {
-				p.writeAuthorizeError(w, r, req.ar, fosite.ErrAccessDenied.WithHintf("The user did not approve scope %q.", s))
+				if p.endFlow(w, r, req) {
+					p.writeAuthorizeError(w, r, req.ar, fosite.ErrAccessDenied.WithHintf("The user did not approve scope %q.", s))
+				}
 				return
 			}
 		}
 	}
 
 	p.issueCode(w, r, req, cur, user)
+}
+
+// endFlow deletes the flow of req, if any, before its outcome is sent to
+// the app. A flow is single use, whether it ends in a code or in an
+// error: of two tabs racing to finish it, one wins, and a denial cannot
+// be replayed or turned into an approval. It reports false when it has
+// written the response because the flow was already gone or the
+// deletion failed.
+func (p *Provider) endFlow(w http.ResponseWriter, r *http.Request, req *authorizeRequest) bool {
+	if req.flow == nil {
+		return true
+	}
+	err := p.cfg.Store.DeleteAuthFlow(r.Context(), req.flow.IDHash)
+	switch {
+	case errors.Is(err, storage.ErrAlreadyUsed):
+		p.cfg.Pages.ShowError(w, http.StatusBadRequest, titleBadRequest, msgFlowGone)
+		return false
+	case err != nil:
+		p.writeAuthorizeError(w, r, req.ar, fosite.ErrServerError.WithWrap(err).WithDebug(err.Error()))
+		return false
+	}
+	return true
 }
 
 // needsLogin reports whether the user must enter a password before
@@ -379,15 +405,8 @@ func (p *Provider) issueCode(w http.ResponseWriter, r *http.Request, req *author
 	sess.CodeChallenge = challenge
 	sess.CodeChallengeMethod = method
 
-	// A flow is single use: of two tabs racing to finish it, one wins.
-	if req.flow != nil {
-		if err := p.cfg.Store.DeleteAuthFlow(ctx, req.flow.IDHash); errors.Is(err, storage.ErrAlreadyUsed) {
-			p.cfg.Pages.ShowError(w, http.StatusBadRequest, titleBadRequest, msgFlowGone)
-			return
-		} else if err != nil {
-			p.writeAuthorizeError(w, r, ar, fosite.ErrServerError.WithWrap(err).WithDebug(err.Error()))
-			return
-		}
+	if !p.endFlow(w, r, req) {
+		return
 	}
 
 	resp, err := p.oauth.NewAuthorizeResponse(ctx, ar, sess)

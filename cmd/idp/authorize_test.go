@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/idp/idp/clients"
 	"github.com/idp/idp/provider"
+	"github.com/idp/idp/storage"
 )
 
 // pkceChallenge returns the S256 challenge of a verifier.
@@ -153,7 +155,7 @@ func TestWrongPasswordShowsLoginAgain(t *testing.T) {
 
 func TestDeniedConsentReturnsAccessDenied(t *testing.T) {
 	p := newTestProvider(t)
-	p.createUser("alice")
+	user := p.createUser("alice")
 	md := p.createClient(clients.Metadata{})
 	rp := p.newRelyingParty(md)
 	b := p.newBrowser()
@@ -164,6 +166,42 @@ func TestDeniedConsentReturnsAccessDenied(t *testing.T) {
 	loc, _ := url.Parse(got.location)
 	if got.status != http.StatusSeeOther || loc.Query().Get("error") != "access_denied" {
 		t.Fatalf("got %d to %q, want a redirect with error=access_denied", got.status, got.location)
+	}
+
+	// The denial ended the flow: it can be neither replayed nor approved.
+	if replay := b.get(got.url.String()); replay.status != http.StatusBadRequest || replay.location != "" {
+		t.Errorf("replayed denial: got %d to %q, want 400 and no redirect", replay.status, replay.location)
+	}
+	approve := b.submit(consentPage, url.Values{"decision": {"approve"}, "remember": {"on"}})
+	if approve.status != http.StatusBadRequest || approve.location != "" {
+		t.Errorf("approval after the denial: got %d to %q, want 400 and no redirect", approve.status, approve.location)
+	}
+	if _, err := p.app.store.Consent(context.Background(), user.ID, md.ClientID); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("remembered consent after the denial: got %v, want ErrNotFound", err)
+	}
+}
+
+func TestConsentDecisionIsFinal(t *testing.T) {
+	p := newTestProvider(t)
+	p.createUser("alice")
+	rp := p.newRelyingParty(p.createClient(clients.Metadata{}))
+	b := p.newBrowser()
+
+	login := b.get(rp.authURL(oauth2.GenerateVerifier(), nil))
+	consentPage := b.submit(login, url.Values{"username": {"alice"}, "password": {testPassword}})
+	if got := b.submit(consentPage, url.Values{"decision": {"deny", "approve"}}); got.status != http.StatusForbidden {
+		t.Errorf("consent form with a repeated decision: got %d, want 403", got.status)
+	}
+
+	// Stop before the authorization endpoint ends the flow, as a second
+	// tab posting the same form would.
+	b.client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	if got := b.submit(consentPage, url.Values{"decision": {"deny"}}); got.status != http.StatusSeeOther {
+		t.Fatalf("denial: got %d, want 303", got.status)
+	}
+	got := b.submit(consentPage, url.Values{"decision": {"approve"}})
+	if got.status != http.StatusBadRequest || !strings.Contains(got.body, "already answered") {
+		t.Errorf("approval after a denial in the same flow: got %d, want 400 saying it was already answered:\n%s", got.status, got.body)
 	}
 }
 
