@@ -1,6 +1,7 @@
 package clients
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
@@ -252,11 +253,17 @@ func (a *adminAPI) decodeBody(w http.ResponseWriter, r *http.Request, v any) boo
 		return false
 	}
 
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxAdminBodyBytes))
-	dec.DisallowUnknownFields()
-	err = dec.Decode(v)
-	if err == nil && dec.Decode(&struct{}{}) != io.EOF {
-		err = errors.New("data after the JSON object")
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxAdminBodyBytes))
+	if err == nil {
+		err = checkFieldNames(body, v)
+	}
+	if err == nil {
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.DisallowUnknownFields()
+		err = dec.Decode(v)
+		if err == nil && dec.Decode(&struct{}{}) != io.EOF {
+			err = errors.New("data after the JSON object")
+		}
 	}
 	if err == nil {
 		return true
@@ -274,12 +281,74 @@ func (a *adminAPI) decodeBody(w http.ResponseWriter, r *http.Request, v any) boo
 	return false
 }
 
+// fieldNameError is a field name that encoding/json would accept but
+// that makes a request ambiguous.
+type fieldNameError struct{ message string }
+
+func (e *fieldNameError) Error() string { return e.message }
+
+// checkFieldNames rejects a JSON object that names a field twice, or
+// names one in another letter case than its JSON name. encoding/json
+// keeps the last of two duplicates and matches names ignoring case, so
+// {"redirect_uris":[A],"REDIRECT_URIS":[B]} would store B while a
+// reviewer or proxy reading the first key sees A. v is the struct
+// pointer the body decodes into. Syntax errors are left to the decoder.
+func checkFieldNames(body []byte, v any) error {
+	names := jsonFieldNames(reflect.TypeOf(v))
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		key, _ := tok.(string)
+		if seen[key] {
+			return &fieldNameError{fmt.Sprintf("field %q appears more than once; send each field once", key)}
+		}
+		seen[key] = true
+		if exact, ok := names[strings.ToLower(key)]; ok && exact != key {
+			return &fieldNameError{fmt.Sprintf("field %q must be written %q; field names are case-sensitive", key, exact)}
+		}
+		var value json.RawMessage
+		if err := dec.Decode(&value); err != nil {
+			return nil
+		}
+	}
+	return nil
+}
+
+// jsonFieldNames maps the lower-case JSON name of each field of the
+// struct t (or *t) to its exact name.
+func jsonFieldNames(t reflect.Type) map[string]string {
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	names := map[string]string{}
+	if t.Kind() != reflect.Struct {
+		return names
+	}
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		if name != "" && name != "-" {
+			names[strings.ToLower(name)] = name
+		}
+	}
+	return names
+}
+
 // describeJSONError turns an encoding/json error into a message that
 // names the field and never repeats a submitted value.
 func describeJSONError(err error) string {
 	var typeErr *json.UnmarshalTypeError
 	var syntaxErr *json.SyntaxError
+	var nameErr *fieldNameError
 	switch {
+	case errors.As(err, &nameErr):
+		return nameErr.message
 	case errors.As(err, &typeErr) && typeErr.Field != "":
 		return fmt.Sprintf("%s: must be a JSON %s, not %s", typeErr.Field, jsonTypeName(typeErr.Type), typeErr.Value)
 	case errors.As(err, &typeErr):
