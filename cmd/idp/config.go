@@ -302,6 +302,16 @@ func (c *Config) ValidateServe() error {
 	if err := c.validateIssuer(); err != nil {
 		return err
 	}
+	// A trusted proxy's X-Forwarded-For names the client. Trusting
+	// every address lets any client choose the address that throttling
+	// and logs see.
+	for _, p := range c.TrustedProxies {
+		if p.Bits() == 0 {
+			return c.settingError("trusted-proxy", p,
+				"trusts every address, so any client could choose the address idp throttles by; "+
+					"list the addresses or networks of your reverse proxies instead")
+		}
+	}
 
 	// TLS is all or nothing: a certificate without its key cannot serve.
 	if (c.TLSCert == "") != (c.TLSKey == "") {

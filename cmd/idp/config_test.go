@@ -374,6 +374,16 @@ func TestValidateServe(t *testing.T) {
 			args: []string{"--issuer", "https://login.example.com", "--trusted-proxy", "10.0.0.0/8"},
 		},
 		{
+			name: "every address trusted",
+			args: []string{"--issuer", "https://login.example.com", "--trusted-proxy", "0.0.0.0/0"},
+			want: []string{"--trusted-proxy", "0.0.0.0/0", "trusts every address", "list the addresses"},
+		},
+		{
+			name: "every IPv6 address trusted",
+			args: []string{"--issuer", "https://login.example.com", "--trusted-proxy", "10.0.0.1", "--trusted-proxy", "::/0"},
+			want: []string{"::/0", "trusts every address"},
+		},
+		{
 			name: "TLS",
 			args: []string{"--issuer", "https://login.example.com", "--tls-cert", certFile, "--tls-key", certFile},
 		},

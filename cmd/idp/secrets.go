@@ -134,7 +134,7 @@ func readSystemSecrets(ctx context.Context, c *cli, cfg *Config, st *storage.Sto
 		}
 		return secrets, nil
 	case cfg.SystemSecretFile != "":
-		return readSecretFile(cfg.SystemSecretFile, "system secret file")
+		return readSecretFile(c, cfg.SystemSecretFile, "system secret file")
 	}
 
 	if st != nil {
@@ -164,11 +164,18 @@ func devDatabaseSecret(ctx context.Context, st *storage.Store) (string, error) {
 }
 
 // readSecretFile returns the non-empty lines of a secret file, with
-// surrounding spaces removed. kind names the file in errors.
-func readSecretFile(path, kind string) ([]namedSecret, error) {
+// surrounding spaces removed. kind names the file in errors. A file that
+// other users may read gets a warning on c.stderr, not an error, because
+// some secret stores mount files readable by all (Docker secrets use
+// mode 0444).
+func readSecretFile(c *cli, path, kind string) ([]namedSecret, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", kind, err)
+	}
+	if info, err := os.Stat(path); err == nil && info.Mode().Perm()&0o077 != 0 {
+		fmt.Fprintf(c.stderr, "idp: warning: %s %s can be read by other users (mode %04o); "+
+			"restrict it with chmod 600 %s\n", kind, path, info.Mode().Perm(), path)
 	}
 	var secrets []namedSecret
 	for i, line := range strings.Split(string(data), "\n") {
@@ -215,7 +222,7 @@ func loadAdminTokens(c *cli, cfg *Config) ([]string, error) {
 		}
 	case cfg.AdminTokenFile != "":
 		var err error
-		if tokens, err = readSecretFile(cfg.AdminTokenFile, "admin token file"); err != nil {
+		if tokens, err = readSecretFile(c, cfg.AdminTokenFile, "admin token file"); err != nil {
 			return nil, err
 		}
 		if len(tokens) > 2 {

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -95,4 +97,34 @@ func TestServeLogsStop(t *testing.T) {
 		t.Fatalf("serve exited with %d, want 0; stderr:\n%s", code, stderr.String())
 	}
 	wantContains(t, "stderr", stderr.String(), "shutting down", `"msg":"stopped"`)
+}
+
+func TestSecretFileModeWarning(t *testing.T) {
+	tests := []struct {
+		name     string
+		mode     os.FileMode
+		wantWarn bool
+	}{
+		{"owner only", 0o600, false},
+		{"readable by all", 0o644, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := testEnv(t)
+			delete(env, "IDP_SYSTEM_SECRET")
+			path := filepath.Join(t.TempDir(), "secret")
+			if err := os.WriteFile(path, []byte(testSystemSecret+"\n"), tt.mode); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(path, tt.mode); err != nil {
+				t.Fatal(err)
+			}
+			r := runIDP(t, invocation{env: env}, "clients", "create", "--name", "App",
+				"--redirect-uri", "https://app.example.com/callback", "--system-secret-file", path)
+			wantCode(t, r, 0)
+			if got := strings.Contains(r.stderr, "can be read by other users"); got != tt.wantWarn {
+				t.Errorf("warning printed = %v, want %v; stderr:\n%s", got, tt.wantWarn, r.stderr)
+			}
+		})
+	}
 }
