@@ -373,6 +373,13 @@ func (c *Config) ValidateServe() error {
 				"the tripwire redirects to the https issuer, but the issuer is %s; leave it off with --dev", c.Issuer)
 		}
 	}
+	// The admin API takes bearer tokens, which plain HTTP would expose
+	// to anyone on the network.
+	if !tls && !isLoopbackListen(c.AdminListen) {
+		return c.settingError("admin-listen", c.AdminListen,
+			"the admin listener serves plain HTTP only on loopback; "+
+				"bind it to 127.0.0.1 or [::1], or set --tls-cert and --tls-key")
+	}
 	if c.Listen == c.AdminListen && !strings.HasSuffix(c.Listen, ":0") {
 		return c.settingError("admin-listen", c.AdminListen,
 			"the admin API needs an address of its own, not --listen's")

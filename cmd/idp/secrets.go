@@ -34,6 +34,10 @@ and pass the file with --system-secret-file (system_secret_file in the
 config file), or put its contents in the environment variable
 IDP_SYSTEM_SECRET. On a --dev database, idp serve --dev generates one.`
 
+// errNoSystemSecret means neither the environment, the configuration
+// nor a --dev database supplies a system secret.
+var errNoSystemSecret = errors.New(noSystemSecretMessage)
+
 // namedSecret is a secret value and the place it was read from, for
 // error messages.
 type namedSecret struct {
@@ -143,7 +147,7 @@ func readSystemSecrets(ctx context.Context, c *cli, cfg *Config, st *storage.Sto
 			return []namedSecret{{secret, "the --dev database"}}, err
 		}
 	}
-	return nil, errors.New(noSystemSecretMessage)
+	return nil, errNoSystemSecret
 }
 
 // devDatabaseSecret returns the system secret stored in a database

@@ -56,7 +56,8 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	setMemoryLimit(c, cfg, logger)
 	// Check what can fail without the database first, so a start that
 	// fails leaves no new database behind.
-	if _, err := loadAdminTokens(c, cfg); err != nil {
+	certs, err := checkServeFiles(ctx, c, cfg, logger)
+	if err != nil {
 		return err
 	}
 
@@ -100,7 +101,7 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	}
 
 	go runBackgroundJanitor(ctx, cfg, st, logger)
-	if err := a.serve(ctx, c, cfg); err != nil {
+	if err := a.serve(ctx, c, cfg, certs); err != nil {
 		return err
 	}
 	// Close is idempotent, so the deferred call does nothing more.
@@ -109,6 +110,29 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// checkServeFiles reads and checks the admin tokens, the system secrets
+// and the TLS files, none of which needs the database. It returns the
+// loaded certificate, or nil when serve has no --tls-cert. A system
+// secret that does not match an existing database is found only once
+// the database is open.
+func checkServeFiles(ctx context.Context, c *cli, cfg *Config, logger *slog.Logger) (*certReloader, error) {
+	if _, err := loadAdminTokens(c, cfg); err != nil {
+		return nil, err
+	}
+
+	// Under --dev a missing secret is no error: the --dev database
+	// stores one, or serve creates it with the database.
+	_, err := loadSecretKeys(ctx, c, cfg, nil)
+	if err != nil && !(cfg.Dev && errors.Is(err, errNoSystemSecret)) {
+		return nil, err
+	}
+
+	if cfg.TLSCert == "" {
+		return nil, nil
+	}
+	return newCertReloader(cfg.TLSCert, cfg.TLSKey, logger)
 }
 
 // defaultMemoryLimit is the soft memory limit serve sets when
@@ -296,15 +320,11 @@ func (a *app) handler() http.Handler {
 // serve runs the public listener, the admin listener and, when set,
 // the plain-HTTP tripwire until ctx is cancelled. It then stops them
 // gracefully and lets requests in flight finish.
-func (a *app) serve(ctx context.Context, c *cli, cfg *Config) error {
+func (a *app) serve(ctx context.Context, c *cli, cfg *Config, certs *certReloader) error {
 	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12}
-	useTLS := cfg.TLSCert != ""
+	useTLS := certs != nil
 	if useTLS {
-		reloader, err := newCertReloader(cfg.TLSCert, cfg.TLSKey, a.logger)
-		if err != nil {
-			return err
-		}
-		tlsConfig.GetCertificate = reloader.GetCertificate
+		tlsConfig.GetCertificate = certs.GetCertificate
 	}
 	public := newHTTPServer(cfg.Listen, a.handler(), a.logger)
 	public.TLSConfig = tlsConfig
@@ -385,15 +405,11 @@ func (a *app) serve(ctx context.Context, c *cli, cfg *Config) error {
 
 // adminServer returns the admin listener's server: Prometheus metrics
 // at /metrics always, and the admin API under /admin/ once an admin
-// token is configured. Plain HTTP is allowed only on a loopback address.
+// token is configured.
 func (a *app) adminServer(c *cli, cfg *Config) (*http.Server, error) {
 	tokens, err := loadAdminTokens(c, cfg)
 	if err != nil {
 		return nil, err
-	}
-	if cfg.TLSCert == "" && !isLoopbackListen(cfg.AdminListen) {
-		return nil, fmt.Errorf("--admin-listen %s is not a loopback address, and the admin listener serves plain HTTP only on loopback; "+
-			"bind it to 127.0.0.1 or [::1], or set --tls-cert and --tls-key", cfg.AdminListen)
 	}
 	mux := http.NewServeMux()
 	if a.registry != nil {

@@ -10,8 +10,10 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"math/big"
 	"net"
@@ -170,5 +172,35 @@ func TestServeOverTLS(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("serve did not stop after cancel")
+	}
+}
+
+func TestServeBadTLSPairWritesNoDatabase(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	writeCert(t, certFile, keyFile, 3)
+	otherCert, otherKey := filepath.Join(dir, "other-cert.pem"), filepath.Join(dir, "other-key.pem")
+	writeCert(t, otherCert, otherKey, 4)
+
+	tests := []struct {
+		name      string
+		cert, key string
+	}{
+		{name: "files switched", cert: keyFile, key: certFile},
+		{name: "key of another certificate", cert: certFile, key: otherKey},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := testEnv(t)
+			r := runIDP(t, invocation{env: env}, "serve",
+				"--issuer", "https://id.example.com", "--listen", "127.0.0.1:0",
+				"--admin-listen", "127.0.0.1:0", "--tls-cert", tt.cert, "--tls-key", tt.key)
+			wantCode(t, r, 1)
+			wantContains(t, "stderr", r.stderr, "load TLS certificate "+tt.cert)
+			if _, err := os.Stat(env["IDP_DATABASE"]); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("database %s after the rejected start: stat error %v, want it missing",
+					env["IDP_DATABASE"], err)
+			}
+		})
 	}
 }
