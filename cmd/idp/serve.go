@@ -318,7 +318,9 @@ func (a *app) handler() http.Handler {
 }
 
 // serve runs the public listener, the admin listener and, when set,
-// the plain-HTTP tripwire until ctx is cancelled. It then stops them
+// the profiling listener and the plain-HTTP tripwire until ctx is
+// cancelled. It binds every address before it serves on any, so a port
+// in use stops the start with an error. It then stops the servers
 // gracefully and lets requests in flight finish.
 func (a *app) serve(ctx context.Context, c *cli, cfg *Config, certs *certReloader) error {
 	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12}
@@ -328,6 +330,10 @@ func (a *app) serve(ctx context.Context, c *cli, cfg *Config, certs *certReloade
 	}
 	public := newHTTPServer(cfg.Listen, a.handler(), a.logger)
 	public.TLSConfig = tlsConfig
+	listeners := []*servedListener{{
+		name: "public", flag: "listen", server: public, useTLS: useTLS,
+		attrs: []any{"issuer", cfg.Issuer, "tls", useTLS},
+	}}
 
 	admin, err := a.adminServer(c, cfg)
 	if err != nil {
@@ -336,18 +342,11 @@ func (a *app) serve(ctx context.Context, c *cli, cfg *Config, certs *certReloade
 	// Each server gets its own TLS configuration, cloned before either
 	// starts: net/http adds its HTTP/2 settings to the one it is given.
 	admin.TLSConfig = tlsConfig.Clone()
+	listeners = append(listeners, &servedListener{
+		name: "admin", flag: "admin-listen", server: admin, useTLS: useTLS,
+		attrs: []any{"tls", useTLS},
+	})
 
-	errc := make(chan error, 4)
-	go func() {
-		a.logger.InfoContext(ctx, "public listener started", "addr", cfg.Listen, "issuer", cfg.Issuer, "tls", useTLS)
-		var err error
-		if useTLS {
-			err = public.ListenAndServeTLS("", "")
-		} else {
-			err = public.ListenAndServe()
-		}
-		errc <- fmt.Errorf("public listener %s: %w", cfg.Listen, err)
-	}()
 	if cfg.PprofListen != "" {
 		profiles := http.NewServeMux()
 		profiles.HandleFunc("/debug/pprof/", pprof.Index)
@@ -355,52 +354,107 @@ func (a *app) serve(ctx context.Context, c *cli, cfg *Config, certs *certReloade
 		profiles.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 		profiles.HandleFunc("/debug/pprof/trace", pprof.Trace)
 		server := &http.Server{Addr: cfg.PprofListen, Handler: profiles, ReadHeaderTimeout: 10 * time.Second}
-		go func() {
-			a.logger.InfoContext(ctx, "profiling listener started", "addr", cfg.PprofListen)
-			errc <- fmt.Errorf("profiling listener %s: %w", cfg.PprofListen, server.ListenAndServe())
-		}()
-		defer server.Close()
+		// A CPU profile or trace in flight would hold a graceful
+		// shutdown for its whole duration, so this server is closed.
+		listeners = append(listeners, &servedListener{
+			name: "profiling", flag: "pprof-listen", server: server, closeOnStop: true,
+		})
 	}
 	if cfg.HTTPTripwire != "" {
 		// The tripwire is plain HTTP by design and skips Transport.Wrap,
 		// which would reject it for not being HTTPS.
 		tripwire := newHTTPServer(cfg.HTTPTripwire, a.provider.TripwireHandler(a.transport), a.logger)
-		go func() {
-			a.logger.InfoContext(ctx, "plain-HTTP tripwire listener started", "addr", cfg.HTTPTripwire)
-			errc <- fmt.Errorf("tripwire listener %s: %w", cfg.HTTPTripwire, tripwire.ListenAndServe())
-		}()
-		defer func() {
-			shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-			defer cancel()
-			_ = tripwire.Shutdown(shutdownCtx)
-		}()
+		listeners = append(listeners, &servedListener{
+			name: "plain-HTTP tripwire", flag: "http-tripwire", server: tripwire,
+		})
 	}
-	if admin != nil {
+
+	if err := bindListeners(listeners); err != nil {
+		return err
+	}
+	errc := make(chan error, len(listeners))
+	for _, l := range listeners {
+		attrs := append([]any{"addr", l.listener.Addr().String()}, l.attrs...)
+		a.logger.InfoContext(ctx, l.name+" listener started", attrs...)
 		go func() {
-			a.logger.InfoContext(ctx, "admin listener started", "addr", cfg.AdminListen, "tls", useTLS)
-			var err error
-			if useTLS {
-				err = admin.ListenAndServeTLS("", "")
-			} else {
-				err = admin.ListenAndServe()
-			}
-			errc <- fmt.Errorf("admin listener %s: %w", cfg.AdminListen, err)
+			errc <- fmt.Errorf("%s listener %s: %w", l.name, l.server.Addr, l.serve())
 		}()
 	}
 
 	select {
 	case err := <-errc:
-		return err
+		return errors.Join(err, stopListeners(listeners))
 	case <-ctx.Done():
 	}
 	a.logger.Info("shutting down, waiting for requests in flight")
+	return stopListeners(listeners)
+}
+
+// servedListener is one HTTP server of serve and the socket it accepts
+// connections on.
+type servedListener struct {
+	// name starts its log lines, such as "public" in "public listener
+	// started".
+	name string
+	// flag is the setting that names the address, for errors.
+	flag   string
+	server *http.Server
+	useTLS bool
+	// attrs are log attributes added to the start line after the
+	// bound address.
+	attrs []any
+	// closeOnStop reports whether stopping closes the connections at
+	// once instead of waiting for requests in flight.
+	closeOnStop bool
+	// listener is the bound socket, nil until bindListeners succeeds.
+	listener net.Listener
+}
+
+// serve accepts connections on the bound socket until the server stops.
+func (l *servedListener) serve() error {
+	if l.useTLS {
+		// The certificate comes from server.TLSConfig.GetCertificate.
+		return l.server.ServeTLS(l.listener, "", "")
+	}
+	return l.server.Serve(l.listener)
+}
+
+// bindListeners binds the address of every listener. When one address
+// cannot be bound, it closes the sockets it already bound and returns
+// an error naming the address and its setting.
+func bindListeners(listeners []*servedListener) error {
+	for i, l := range listeners {
+		bound, err := net.Listen("tcp", l.server.Addr)
+		if err == nil {
+			l.listener = bound
+			continue
+		}
+		for _, done := range listeners[:i] {
+			_ = done.listener.Close()
+			done.listener = nil
+		}
+		return fmt.Errorf("%s listener: bind %s failed: %w; stop the process that uses the address or change --%s",
+			l.name, l.server.Addr, err, l.flag)
+	}
+	return nil
+}
+
+// stopListeners stops every server, all of them within shutdownTimeout,
+// and returns the errors of the graceful shutdowns that failed.
+func stopListeners(listeners []*servedListener) error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
-	err = public.Shutdown(shutdownCtx)
-	if admin != nil {
-		err = errors.Join(err, admin.Shutdown(shutdownCtx))
+	var errs []error
+	for _, l := range listeners {
+		if l.closeOnStop {
+			_ = l.server.Close()
+			continue
+		}
+		if err := l.server.Shutdown(shutdownCtx); err != nil {
+			errs = append(errs, fmt.Errorf("stop %s listener %s: %w", l.name, l.server.Addr, err))
+		}
 	}
-	return err
+	return errors.Join(errs...)
 }
 
 // adminServer returns the admin listener's server: Prometheus metrics

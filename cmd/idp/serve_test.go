@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -124,6 +125,43 @@ func TestSecretFileModeWarning(t *testing.T) {
 			wantCode(t, r, 0)
 			if got := strings.Contains(r.stderr, "can be read by other users"); got != tt.wantWarn {
 				t.Errorf("warning printed = %v, want %v; stderr:\n%s", got, tt.wantWarn, r.stderr)
+			}
+		})
+	}
+}
+
+func TestServePortInUse(t *testing.T) {
+	tests := []struct {
+		name     string
+		flag     string
+		listener string
+	}{
+		{name: "public", flag: "--listen", listener: "public"},
+		{name: "admin", flag: "--admin-listen", listener: "admin"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			taken, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { taken.Close() })
+			addr := taken.Addr().String()
+
+			args := map[string]string{"--listen": "127.0.0.1:0", "--admin-listen": "127.0.0.1:0"}
+			args[tt.flag] = addr
+			r := runIDP(t, invocation{env: testEnv(t)}, "serve",
+				"--issuer", "https://id.example.com", "--trusted-proxy", "127.0.0.1",
+				"--listen", args["--listen"], "--admin-listen", args["--admin-listen"])
+			wantCode(t, r, 1)
+			wantContains(t, "stderr", r.stderr, tt.listener+" listener: bind "+addr+" failed", tt.flag)
+			if strings.Contains(r.stderr, tt.listener+" listener started") {
+				t.Errorf("stderr logs the %s listener as started:\n%s", tt.listener, r.stderr)
+			}
+			// Every address is bound before any server starts, so no
+			// listener reports a start when one bind fails.
+			if strings.Contains(r.stderr, "listener started") {
+				t.Errorf("stderr logs a listener as started:\n%s", r.stderr)
 			}
 		})
 	}
