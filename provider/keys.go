@@ -164,10 +164,49 @@ func (ks *KeySet) EnsureKey(ctx context.Context) error {
 	return nil
 }
 
+// LastKeyError is the error Withdraw returns for the only key of an
+// algorithm that may sign now. Without it the provider could not sign
+// ID tokens with that algorithm: RS256 is the default for every client,
+// and a client can register ES256 at any time.
+type LastKeyError struct {
+	KID       string
+	Algorithm string
+	// NextKID and NextStart name the key of the same algorithm that
+	// starts signing soonest, if one is waiting. NextKID is "" when
+	// none is.
+	NextKID   string
+	NextStart time.Time
+}
+
+// Error names the key and its algorithm and says how to replace it.
+func (e *LastKeyError) Error() string {
+	if e.NextKID != "" {
+		return fmt.Sprintf("key %s is the only %s key that can sign until key %s starts signing at %s; "+
+			"withdraw %s after that, or run idp keys rotate --alg %s --delay 0 for a key that signs at once",
+			e.KID, e.Algorithm, e.NextKID, e.NextStart.UTC().Format(time.RFC3339), e.KID, e.Algorithm)
+	}
+	return fmt.Sprintf("key %s is the only %s key that can sign, and ID tokens for clients using %s would fail; "+
+		"run idp keys rotate --alg %s first (--delay 0 makes the new key sign at once), "+
+		"then withdraw %s after the new key is current (see idp keys list)",
+		e.KID, e.Algorithm, e.Algorithm, e.Algorithm, e.KID)
+}
+
 // Withdraw removes a key from the JWKS document and from signing at
 // once. ID tokens it signed stop verifying at relying parties that
-// re-fetch the JWKS.
+// re-fetch the JWKS. It returns a *LastKeyError, and withdraws nothing,
+// when no other key of the same algorithm may sign now.
+//
+// NOTE: the check and the withdrawal are two statements, so two
+// withdrawals of different keys of one algorithm at the same moment can
+// still leave it without a key.
 func (ks *KeySet) Withdraw(ctx context.Context, kid string) error {
+	keys, err := ks.Store.SigningKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("load signing keys: %w", err)
+	}
+	if err := ks.checkWithdraw(keys, kid); err != nil {
+		return err
+	}
 	if err := ks.Store.WithdrawSigningKey(ctx, kid); err != nil {
 		return err
 	}
@@ -175,6 +214,32 @@ func (ks *KeySet) Withdraw(ctx context.Context, kid string) error {
 	delete(ks.private, kid)
 	ks.mu.Unlock()
 	return nil
+}
+
+// checkWithdraw returns a *LastKeyError when kid may sign now and no
+// other key of its algorithm in keys, the keys not withdrawn, may. A
+// kid missing from keys passes, so the store decides whether it exists.
+func (ks *KeySet) checkWithdraw(keys []storage.SigningKey, kid string) error {
+	now := ks.Now()
+	i := slices.IndexFunc(keys, func(k storage.SigningKey) bool { return k.KID == kid })
+	if i < 0 || keys[i].NotBefore.After(now) {
+		return nil
+	}
+	alg := keys[i].Algorithm
+
+	last := &LastKeyError{KID: kid, Algorithm: alg}
+	for _, k := range keys {
+		if k.KID == kid || k.Algorithm != alg {
+			continue
+		}
+		if !k.NotBefore.After(now) {
+			return nil
+		}
+		if last.NextKID == "" || k.NotBefore.Before(last.NextStart) {
+			last.NextKID, last.NextStart = k.KID, k.NotBefore
+		}
+	}
+	return last
 }
 
 // List describes every stored key, newest first.
@@ -241,8 +306,8 @@ func (ks *KeySet) Published(ctx context.Context) (jose.JSONWebKeySet, error) {
 	return set, nil
 }
 
-// errNoSigningKey means no stored key may sign yet.
-var errNoSigningKey = errors.New("no signing key is active; run idp serve once to create one, or check the server clock")
+// errNoSigningKey means no stored key of an algorithm may sign yet.
+var errNoSigningKey = errors.New("no signing key is active")
 
 // Current returns the key that signs new ID tokens for alg.
 func (ks *KeySet) Current(ctx context.Context, alg string) (kid string, signer crypto.Signer, err error) {
@@ -262,7 +327,12 @@ func (ks *KeySet) Current(ctx context.Context, alg string) (kid string, signer c
 		}
 		return k.KID, signer, nil
 	}
-	return "", nil, fmt.Errorf("%s: %w", alg, errNoSigningKey)
+	// A running serve creates missing keys only when it starts, and a
+	// key made by keys rotate signs once its delay has passed.
+	return "", nil, fmt.Errorf("%s: %w; run idp keys rotate --alg %s --delay 0 to create a key that signs at once, "+
+		"or restart idp serve, which creates a key for an algorithm that has none; "+
+		"if idp keys list shows a %s key that should sign, check the server clock",
+		alg, errNoSigningKey, alg, alg)
 }
 
 // open decrypts a stored private key, caching the result by kid.

@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"path/filepath"
 	"testing"
 	"time"
@@ -128,17 +129,82 @@ func TestKeyWithdraw(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	clock.now = clock.now.Add(time.Second)
+	successor, err := ks.Generate(ctx, AlgRS256, clock.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	if err := ks.Withdraw(ctx, kid); err != nil {
 		t.Fatal(err)
 	}
 	if pub := publishedKIDs(t, ks); pub[kid] {
 		t.Errorf("withdrawn key still published")
 	}
-	if _, _, err := ks.Current(ctx, AlgRS256); err == nil {
-		t.Errorf("withdrawn key still signs")
+	signing, _, err := ks.Current(ctx, AlgRS256)
+	if err != nil {
+		t.Fatalf("no key signs after the withdrawal: %v", err)
+	}
+	if signing != successor.KID {
+		t.Errorf("signing key after the withdrawal: got %s, want %s", signing, successor.KID)
 	}
 	if got := states(t, ks); got[kid] != KeyWithdrawn {
 		t.Errorf("state: got %s, want withdrawn", got[kid])
+	}
+}
+
+func TestKeyWithdrawKeepsLastKey(t *testing.T) {
+	ctx := context.Background()
+	clock := &fakeClock{now: time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)}
+	ks := newTestKeySet(t, clock)
+	if err := ks.EnsureKey(ctx); err != nil {
+		t.Fatal(err)
+	}
+	kid, _, err := ks.Current(ctx, AlgES256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next, err := ks.Generate(ctx, AlgES256, clock.now.Add(15*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name     string
+		advance  time.Duration
+		kid      string
+		wantLast bool
+	}{
+		{name: "only signing key", kid: kid, wantLast: true},
+		{name: "after successor starts", advance: 16 * time.Minute, kid: kid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clock.now = clock.now.Add(tt.advance)
+			err := ks.Withdraw(ctx, tt.kid)
+			var last *LastKeyError
+			if got := errors.As(err, &last); got != tt.wantLast {
+				t.Fatalf("Withdraw error: got %v, want a *LastKeyError: %t", err, tt.wantLast)
+			}
+			if !tt.wantLast {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if last.KID != kid || last.Algorithm != AlgES256 {
+				t.Errorf("LastKeyError names %s (%s), want %s (%s)", last.KID, last.Algorithm, kid, AlgES256)
+			}
+			if last.NextKID != next.KID {
+				t.Errorf("LastKeyError.NextKID: got %q, want %q", last.NextKID, next.KID)
+			}
+			if got := states(t, ks)[kid]; got != KeyCurrent {
+				t.Errorf("state after the rejected withdrawal: got %s, want current", got)
+			}
+			if _, _, err := ks.Current(ctx, AlgES256); err != nil {
+				t.Errorf("no key signs after the rejected withdrawal: %v", err)
+			}
+		})
 	}
 }
 

@@ -17,7 +17,10 @@ const keysDescription = `Manage the keys that sign ID tokens.
                  signing after --delay, and the current key stays published
                  until every ID token it signed has expired
   withdraw KID   stop publishing and using a key at once, for a key that
-                 may be compromised; ID tokens it signed stop verifying
+                 may be compromised; ID tokens it signed stop verifying.
+                 The only key of an algorithm that can sign is kept:
+                 rotate that algorithm first, and withdraw the key once
+                 the new one is current
 
 Changes take effect on every running instance at its next request.`
 
@@ -98,10 +101,6 @@ func runKeys(ctx context.Context, c *cli, args []string) error {
 			return err
 		}
 		fmt.Fprintf(c.stdout, "withdrew key %s; it is no longer published or used\n", kid)
-		remaining, err := ks.Published(ctx)
-		if err == nil && len(remaining.Keys) == 0 {
-			fmt.Fprintln(c.stdout, "no key is left: the next start of idp serve creates one; run idp keys rotate --delay 0 to create one now")
-		}
 		return nil
 	}
 
