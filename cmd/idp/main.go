@@ -33,6 +33,22 @@ type cli struct {
 	// readPassword reads one line from the terminal without echoing it.
 	// It is used only when stdinIsTerminal is true.
 	readPassword func() ([]byte, error)
+	// warned holds the warnings already printed, so a file read twice
+	// is warned about once.
+	warned map[string]bool
+}
+
+// warnOnce prints a warning to stderr unless it was printed before.
+func (c *cli) warnOnce(format string, args ...any) {
+	message := fmt.Sprintf(format, args...)
+	if c.warned[message] {
+		return
+	}
+	if c.warned == nil {
+		c.warned = map[string]bool{}
+	}
+	c.warned[message] = true
+	fmt.Fprintln(c.stderr, "idp: warning: "+message)
 }
 
 // version is the release version, set at build time with

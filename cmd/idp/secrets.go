@@ -178,8 +178,8 @@ func readSecretFile(c *cli, path, kind string) ([]namedSecret, error) {
 		return nil, fmt.Errorf("read %s: %w", kind, err)
 	}
 	if info, err := os.Stat(path); err == nil && info.Mode().Perm()&0o077 != 0 {
-		fmt.Fprintf(c.stderr, "idp: warning: %s %s can be read by other users (mode %04o); "+
-			"restrict it with chmod 600 %s\n", kind, path, info.Mode().Perm(), path)
+		c.warnOnce("%s %s can be read by other users (mode %04o); restrict it with chmod 600 %s",
+			kind, path, info.Mode().Perm(), path)
 	}
 	var secrets []namedSecret
 	for i, line := range strings.Split(string(data), "\n") {
