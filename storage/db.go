@@ -54,11 +54,16 @@ type Options struct {
 	// ObserveQuery, when set, receives the duration of every statement
 	// with its kind (create, query, update, delete, row or raw).
 	ObserveQuery func(operation string, d time.Duration)
+	// MustExist reports whether Open fails on a missing SQLite file
+	// instead of creating it. The error then wraps fs.ErrNotExist.
+	// PostgreSQL ignores it.
+	MustExist bool
 }
 
 // Open connects to the database named by dsn: a postgres:// or
 // postgresql:// URL, or otherwise the path of a SQLite file, which is
-// created when missing. It does not migrate; call Migrate.
+// created when missing unless opts.MustExist is set. It does not
+// migrate; call Migrate.
 func Open(dsn string, opts Options) (*Store, error) {
 	if opts.NewSession == nil {
 		return nil, errors.New("storage: Options.NewSession is required")
@@ -85,10 +90,10 @@ func Open(dsn string, opts Options) (*Store, error) {
 		db, err = gorm.Open(postgres.Open(dsn), cfg)
 	} else {
 		dialect = "sqlite"
-		if err := createPrivateFile(sqlitePath(dsn)); err != nil {
+		if err := prepareFile(sqlitePath(dsn), opts.MustExist); err != nil {
 			return nil, err
 		}
-		db, err = gorm.Open(sqlite.Open(sqliteDSN(dsn)), cfg)
+		db, err = gorm.Open(sqlite.Open(sqliteDSN(dsn, opts.MustExist)), cfg)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open %s database: %w", dialect, err)
@@ -138,6 +143,18 @@ func sqlitePath(dsn string) string {
 	return strings.TrimPrefix(strings.TrimPrefix(dsn, "sqlite://"), "file:")
 }
 
+// prepareFile checks that the SQLite file at path exists when mustExist
+// is set, and otherwise creates it if it is missing.
+func prepareFile(path string, mustExist bool) error {
+	if !mustExist {
+		return createPrivateFile(path)
+	}
+	if _, err := os.Stat(path); err != nil {
+		return fmt.Errorf("open database file: %w", err)
+	}
+	return nil
+}
+
 // createPrivateFile creates a missing database file readable by its
 // owner only; SQLite gives its -wal and -shm files the same mode. It
 // holds password hashes and sealed keys.
@@ -157,7 +174,9 @@ func createPrivateFile(path string) error {
 // crash, not a power cut), a busy timeout instead of immediate
 // SQLITE_BUSY errors, foreign keys, and BEGIN IMMEDIATE for every
 // transaction so two writers never deadlock upgrading a read lock.
-func sqliteDSN(path string) string {
+// With mustExist, SQLite's mode=rw keeps it from creating the file if
+// it disappears after prepareFile checked it.
+func sqliteDSN(path string, mustExist bool) string {
 	path = strings.TrimPrefix(path, "sqlite://")
 	path = strings.TrimPrefix(path, "file:")
 	params := url.Values{}
@@ -166,6 +185,9 @@ func sqliteDSN(path string) string {
 	params.Set("_busy_timeout", "10000")
 	params.Set("_foreign_keys", "on")
 	params.Set("_txlock", "immediate")
+	if mustExist {
+		params.Set("mode", "rw")
+	}
 	return "file:" + path + "?" + params.Encode()
 }
 
