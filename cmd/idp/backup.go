@@ -20,7 +20,9 @@ func runBackup(ctx context.Context, c *cli, args []string) error {
 	if fs.NArg() != 1 {
 		return newUsageError("backup", "backup takes one argument, the file to write")
 	}
-	st, err := openStore(ctx, cfg)
+	// The copy is of the schema as it is, so that it can restore the
+	// database as it was; version 0 is a file no command has set up.
+	st, err := openUnmigratedStore(ctx, cfg, 0)
 	if err != nil {
 		return err
 	}

@@ -190,7 +190,7 @@ only a hash of it.`)
 	if err := meta.apply(fs, &m); err != nil {
 		return err
 	}
-	return withClientRegistry(ctx, c, cfg, true, func(reg *clients.Registry) error {
+	return withClientRegistry(ctx, c, cfg, openStore, true, func(reg *clients.Registry) error {
 		created, err := reg.Create(ctx, m)
 		if err != nil {
 			return describeClientError("register client", err)
@@ -212,7 +212,7 @@ func clientsList(ctx context.Context, c *cli, args []string) error {
 		return newUsageError(fs.Name(), "unexpected argument %q", fs.Arg(0))
 	}
 
-	return withClientRegistry(ctx, c, cfg, false, func(reg *clients.Registry) error {
+	return withClientRegistry(ctx, c, cfg, openStoreToRead, false, func(reg *clients.Registry) error {
 		list, err := reg.List(ctx)
 		if err != nil {
 			return fmt.Errorf("list clients: %w", err)
@@ -248,7 +248,7 @@ func clientsShow(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 
-	return withClientRegistry(ctx, c, cfg, false, func(reg *clients.Registry) error {
+	return withClientRegistry(ctx, c, cfg, openStoreToRead, false, func(reg *clients.Registry) error {
 		m, err := reg.Get(ctx, id)
 		if err != nil {
 			return clientLookupError(id, err)
@@ -283,7 +283,7 @@ func clientsUpdate(ctx context.Context, c *cli, args []string) error {
 		return newUsageError(fs.Name(), "nothing to update: give at least one flag that changes the client")
 	}
 
-	return withClientRegistry(ctx, c, cfg, true, func(reg *clients.Registry) error {
+	return withClientRegistry(ctx, c, cfg, openStore, true, func(reg *clients.Registry) error {
 		m, err := reg.Get(ctx, id)
 		if err != nil {
 			return clientLookupError(id, err)
@@ -325,7 +325,7 @@ new one is printed once.`)
 		return err
 	}
 
-	return withClientRegistry(ctx, c, cfg, true, func(reg *clients.Registry) error {
+	return withClientRegistry(ctx, c, cfg, openStore, true, func(reg *clients.Registry) error {
 		m, err := reg.RotateSecret(ctx, id)
 		switch {
 		case errors.Is(err, storage.ErrNotFound):
@@ -355,7 +355,7 @@ progress. Its users must consent again if it is registered anew.`)
 		return err
 	}
 
-	return withClientRegistry(ctx, c, cfg, false, func(reg *clients.Registry) error {
+	return withClientRegistry(ctx, c, cfg, openStore, false, func(reg *clients.Registry) error {
 		if err := reg.Delete(ctx, id); err != nil {
 			return clientLookupError(id, err)
 		}
@@ -364,16 +364,17 @@ progress. Its users must consent again if it is registered anew.`)
 	})
 }
 
-// withClientRegistry opens the database and calls fn with a client
-// registry on it. The system secret is loaded only when needSecret is
-// true, because only creating and changing secrets hashes them.
-func withClientRegistry(ctx context.Context, c *cli, cfg *Config, needSecret bool,
+// withClientRegistry opens the database with open and calls fn with a
+// client registry on it. The system secret is loaded only when
+// needSecret is true, because only creating and changing secrets hashes
+// them.
+func withClientRegistry(ctx context.Context, c *cli, cfg *Config, open storeOpener, needSecret bool,
 	fn func(reg *clients.Registry) error) error {
 	catalog, err := scopes.NewCatalog(cfg.Scopes)
 	if err != nil {
 		return fmt.Errorf("invalid scopes in config file %s: %w", cfg.ConfigFile, err)
 	}
-	st, err := openStore(ctx, cfg)
+	st, err := open(ctx, cfg)
 	if err != nil {
 		return err
 	}

@@ -50,7 +50,7 @@ func runEvents(ctx context.Context, c *cli, args []string) error {
 		}
 	}
 
-	st, err := openStore(ctx, cfg)
+	st, err := openStoreToRead(ctx, cfg)
 	if err != nil {
 		return err
 	}

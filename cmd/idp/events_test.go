@@ -166,6 +166,7 @@ func TestEventsTable(t *testing.T) {
 
 func TestEventsEmpty(t *testing.T) {
 	env := testEnv(t)
+	wantCode(t, runIDP(t, invocation{env: env}, "migrate"), 0)
 
 	r := runIDP(t, invocation{env: env}, "events", "--json")
 	wantCode(t, r, 0)

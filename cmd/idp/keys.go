@@ -54,7 +54,7 @@ func runKeys(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 
-	st, err := openStore(ctx, cfg)
+	st, err := keysStoreOpener(sub)(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -120,4 +120,13 @@ func runKeys(ctx context.Context, c *cli, args []string) error {
 		rows = append(rows, []string{k.KID, k.Algorithm, string(k.State), formatTime(k.NotBefore), until})
 	}
 	return printTable(c.stdout, []string{"KID", "ALG", "STATE", "SIGNS FROM", "PUBLISHED UNTIL"}, rows)
+}
+
+// keysStoreOpener returns how the keys subcommand sub opens the
+// database: list only reads it, and the others may create it.
+func keysStoreOpener(sub string) storeOpener {
+	if sub == "list" {
+		return openStoreToRead
+	}
+	return openStore
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -138,6 +139,14 @@ func TestMigrate(t *testing.T) {
 	env := testEnv(t)
 
 	r := runIDP(t, invocation{env: env}, "migrate", "--check")
+	wantCode(t, r, 1)
+	wantContains(t, "stderr", r.stderr, "does not exist", "run idp migrate")
+
+	// An empty file is a database at version 0.
+	if err := os.WriteFile(env["IDP_DATABASE"], nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r = runIDP(t, invocation{env: env}, "migrate", "--check")
 	wantCode(t, r, 1)
 	wantContains(t, "stderr", r.stderr, "schema is at version 0", "run idp migrate")
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/idp/idp/provider"
 	"github.com/idp/idp/storage"
 )
 
@@ -26,9 +25,10 @@ func runMigrate(ctx context.Context, c *cli, args []string) error {
 		return newUsageError("migrate", "migrate takes no arguments, got %q", fs.Arg(0))
 	}
 
-	st, err := storage.Open(cfg.Database, storage.Options{NewSession: provider.NewFositeSession})
+	// --check changes nothing, so it does not create a missing file.
+	st, err := openDatabase(cfg, storage.Options{MustExist: *check})
 	if err != nil {
-		return fmt.Errorf("open database %s: %w", redactDSN(cfg.Database), err)
+		return err
 	}
 	defer st.Close()
 

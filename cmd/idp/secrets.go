@@ -8,7 +8,6 @@ import (
 	"os"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/idp/idp/clients"
 	"github.com/idp/idp/provider"
@@ -246,27 +245,6 @@ func loadAdminTokens(c *cli, cfg *Config) ([]string, error) {
 		out[i] = t.value
 	}
 	return out, nil
-}
-
-// openStore opens the database of cfg and applies pending migrations,
-// which does nothing when the schema is current. The commands work on
-// the same database as a running serve.
-func openStore(ctx context.Context, cfg *Config) (*storage.Store, error) {
-	return openObservedStore(ctx, cfg, nil)
-}
-
-// openObservedStore is openStore with observe receiving the duration of
-// every database statement.
-func openObservedStore(ctx context.Context, cfg *Config, observe func(string, time.Duration)) (*storage.Store, error) {
-	st, err := storage.Open(cfg.Database, storage.Options{NewSession: provider.NewFositeSession, ObserveQuery: observe})
-	if err != nil {
-		return nil, fmt.Errorf("open database %s: %w", redactDSN(cfg.Database), err)
-	}
-	if _, err := st.Migrate(ctx); err != nil {
-		_ = st.Close()
-		return nil, fmt.Errorf("migrate database %s: %w", redactDSN(cfg.Database), err)
-	}
-	return st, nil
 }
 
 // redactDSN hides the password of a postgres:// URL, in the user

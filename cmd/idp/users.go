@@ -193,7 +193,7 @@ from the first line of stdin; it is never a flag.`)
 	if err != nil {
 		return err
 	}
-	return withDirectory(ctx, cfg, func(dir *accounts.Directory) error {
+	return withDirectory(ctx, cfg, openStore, func(dir *accounts.Directory) error {
 		u, err := dir.Create(ctx, accounts.NewUser{
 			Username:               *username,
 			Password:               password,
@@ -220,7 +220,7 @@ func usersList(ctx context.Context, c *cli, args []string) error {
 		return newUsageError(fs.Name(), "unexpected argument %q", fs.Arg(0))
 	}
 
-	st, err := openStore(ctx, cfg)
+	st, err := openStoreToRead(ctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -259,7 +259,7 @@ func usersShow(ctx context.Context, c *cli, args []string) error {
 		return err
 	}
 
-	return withDirectory(ctx, cfg, func(dir *accounts.Directory) error {
+	return withDirectory(ctx, cfg, openStoreToRead, func(dir *accounts.Directory) error {
 		u, err := lookupUser(ctx, dir, who)
 		if err != nil {
 			return err
@@ -286,7 +286,7 @@ after the plain-HTTP tripwire revoked their password.`)
 		return err
 	}
 
-	return withDirectory(ctx, cfg, func(dir *accounts.Directory) error {
+	return withDirectory(ctx, cfg, openStore, func(dir *accounts.Directory) error {
 		// Look the user up before asking for the password, so a typing
 		// mistake in the name is reported first.
 		u, err := lookupUser(ctx, dir, who)
@@ -328,7 +328,7 @@ func usersChange(ctx context.Context, c *cli, args []string, verb, past string,
 		return err
 	}
 
-	return withDirectory(ctx, cfg, func(dir *accounts.Directory) error {
+	return withDirectory(ctx, cfg, openStore, func(dir *accounts.Directory) error {
 		u, err := lookupUser(ctx, dir, who)
 		if err != nil {
 			return err
@@ -354,10 +354,11 @@ func usersChangeDescription(verb string) string {
 	}
 }
 
-// withDirectory opens the database and calls fn with a user directory
-// on it.
-func withDirectory(ctx context.Context, cfg *Config, fn func(dir *accounts.Directory) error) error {
-	st, err := openStore(ctx, cfg)
+// withDirectory opens the database with open and calls fn with a user
+// directory on it.
+func withDirectory(ctx context.Context, cfg *Config, open storeOpener,
+	fn func(dir *accounts.Directory) error) error {
+	st, err := open(ctx, cfg)
 	if err != nil {
 		return err
 	}
