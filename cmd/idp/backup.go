@@ -20,8 +20,8 @@ func runBackup(ctx context.Context, c *cli, args []string) error {
 	if fs.NArg() != 1 {
 		return newUsageError("backup", "backup takes one argument, the file to write")
 	}
-	// The copy is of the schema as it is, so that it can restore the
-	// database as it was; version 0 is a file no command has set up.
+	// backup copies the schema as it finds it, so the copy restores the
+	// database as it was. Version 0 is a file no command has set up.
 	st, err := openUnmigratedStore(ctx, cfg, 0)
 	if err != nil {
 		return err

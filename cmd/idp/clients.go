@@ -283,7 +283,7 @@ func clientsUpdate(ctx context.Context, c *cli, args []string) error {
 		return newUsageError(fs.Name(), "nothing to update: give at least one flag that changes the client")
 	}
 
-	return withClientRegistry(ctx, c, cfg, openStore, true, func(reg *clients.Registry) error {
+	return withClientRegistry(ctx, c, cfg, openExistingStore, true, func(reg *clients.Registry) error {
 		m, err := reg.Get(ctx, id)
 		if err != nil {
 			return clientLookupError(id, err)
@@ -325,7 +325,7 @@ new one is printed once.`)
 		return err
 	}
 
-	return withClientRegistry(ctx, c, cfg, openStore, true, func(reg *clients.Registry) error {
+	return withClientRegistry(ctx, c, cfg, openExistingStore, true, func(reg *clients.Registry) error {
 		m, err := reg.RotateSecret(ctx, id)
 		switch {
 		case errors.Is(err, storage.ErrNotFound):
@@ -355,7 +355,7 @@ progress. Its users must consent again if it is registered anew.`)
 		return err
 	}
 
-	return withClientRegistry(ctx, c, cfg, openStore, false, func(reg *clients.Registry) error {
+	return withClientRegistry(ctx, c, cfg, openExistingStore, false, func(reg *clients.Registry) error {
 		if err := reg.Delete(ctx, id); err != nil {
 			return clientLookupError(id, err)
 		}

@@ -27,7 +27,7 @@ func runJanitor(ctx context.Context, c *cli, args []string) error {
 	if fs.NArg() > 0 {
 		return newUsageError("janitor", "janitor takes no arguments, got %q", fs.Arg(0))
 	}
-	st, err := openStore(ctx, cfg)
+	st, err := openExistingStore(ctx, cfg)
 	if err != nil {
 		return err
 	}

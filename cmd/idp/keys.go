@@ -123,10 +123,15 @@ func runKeys(ctx context.Context, c *cli, args []string) error {
 }
 
 // keysStoreOpener returns how the keys subcommand sub opens the
-// database: list only reads it, and the others may create it.
+// database: rotate may create it, withdraw needs the key to exist, and
+// list only reads it.
 func keysStoreOpener(sub string) storeOpener {
-	if sub == "list" {
+	switch sub {
+	case "rotate":
+		return openStore
+	case "withdraw":
+		return openExistingStore
+	default:
 		return openStoreToRead
 	}
-	return openStore
 }

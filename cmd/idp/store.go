@@ -32,6 +32,17 @@ func openObservedStore(ctx context.Context, cfg *Config, observe func(string, ti
 	return migrateStore(ctx, cfg, st)
 }
 
+// openExistingStore opens the database of cfg for a command that
+// changes records which must already exist, such as disabling a user.
+// It fails on a missing SQLite file and applies pending migrations.
+func openExistingStore(ctx context.Context, cfg *Config) (*storage.Store, error) {
+	st, err := openDatabase(cfg, storage.Options{MustExist: true})
+	if err != nil {
+		return nil, err
+	}
+	return migrateStore(ctx, cfg, st)
+}
+
 // openStoreToRead opens the database of cfg for a command that only
 // reads records. It fails on a missing SQLite file, never changes the
 // schema, and requires the latest schema version, because the record

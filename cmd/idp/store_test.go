@@ -72,6 +72,38 @@ func TestReadCommandsRejectMissingDatabase(t *testing.T) {
 	}
 }
 
+func TestChangeCommandsRejectMissingDatabase(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "typo.db")
+	tests := []struct {
+		name  string
+		args  []string
+		stdin string
+	}{
+		{name: "users set-password", args: []string{"users", "set-password", "alice"},
+			stdin: "correct horse battery staple\n"},
+		{name: "users disable", args: []string{"users", "disable", "alice"}},
+		{name: "users enable", args: []string{"users", "enable", "alice"}},
+		{name: "users delete", args: []string{"users", "delete", "alice"}},
+		{name: "users revoke-consent", args: []string{"users", "revoke-consent", "alice", "client-1"}},
+		{name: "clients update", args: []string{"clients", "update", "client-1", "--name", "Renamed"}},
+		{name: "clients rotate-secret", args: []string{"clients", "rotate-secret", "client-1"}},
+		{name: "clients delete", args: []string{"clients", "delete", "client-1"}},
+		{name: "keys withdraw", args: []string{"keys", "withdraw", "kid-1"}},
+		{name: "janitor", args: []string{"janitor"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			args := append(tt.args[:len(tt.args):len(tt.args)], "--database", path)
+
+			r := runIDP(t, invocation{env: testEnv(t), stdin: tt.stdin}, args...)
+			wantCode(t, r, 1)
+			wantContains(t, "stderr", r.stderr, "database file "+path+" (from flag --database) does not exist")
+			wantFiles(t, dir)
+		})
+	}
+}
+
 func TestCreateCommandsCreateMissingDatabase(t *testing.T) {
 	tests := []struct {
 		name  string

@@ -286,7 +286,7 @@ after the plain-HTTP tripwire revoked their password.`)
 		return err
 	}
 
-	return withDirectory(ctx, cfg, openStore, func(dir *accounts.Directory) error {
+	return withDirectory(ctx, cfg, openExistingStore, func(dir *accounts.Directory) error {
 		// Look the user up before asking for the password, so a typing
 		// mistake in the name is reported first.
 		u, err := lookupUser(ctx, dir, who)
@@ -328,7 +328,7 @@ func usersChange(ctx context.Context, c *cli, args []string, verb, past string,
 		return err
 	}
 
-	return withDirectory(ctx, cfg, openStore, func(dir *accounts.Directory) error {
+	return withDirectory(ctx, cfg, openExistingStore, func(dir *accounts.Directory) error {
 		u, err := lookupUser(ctx, dir, who)
 		if err != nil {
 			return err
@@ -502,7 +502,7 @@ again.`)
 	}
 	who, clientID := fs.Arg(0), fs.Arg(1)
 
-	st, err := openStore(ctx, cfg)
+	st, err := openExistingStore(ctx, cfg)
 	if err != nil {
 		return err
 	}

@@ -120,7 +120,9 @@ func TestUsersPasswordFromTerminal(t *testing.T) {
 
 func TestUsersErrors(t *testing.T) {
 	tests := []struct {
-		name     string
+		name string
+		// migrate makes the database exist before the command runs.
+		migrate  bool
 		stdin    string
 		args     []string
 		wantCode int
@@ -155,6 +157,7 @@ func TestUsersErrors(t *testing.T) {
 		},
 		{
 			name:     "unknown user",
+			migrate:  true,
 			stdin:    userPassword,
 			args:     []string{"users", "set-password", "nobody"},
 			wantCode: 1,
@@ -169,7 +172,11 @@ func TestUsersErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := runIDP(t, invocation{env: testEnv(t), stdin: tt.stdin}, tt.args...)
+			env := testEnv(t)
+			if tt.migrate {
+				wantCode(t, runIDP(t, invocation{env: env}, "migrate"), 0)
+			}
+			r := runIDP(t, invocation{env: env, stdin: tt.stdin}, tt.args...)
 			wantCode(t, r, tt.wantCode)
 			wantContains(t, "stderr", r.stderr, tt.want...)
 		})
