@@ -25,7 +25,8 @@ type Config struct {
 	ConfigFile string
 
 	// Issuer is the public base URL of the provider, the iss claim of
-	// every ID token. Default "", or http://localhost:8080 with Dev.
+	// every ID token. Default "", or with Dev http://localhost:8080 or
+	// the address of Listen when it is set.
 	Issuer string
 	// Listen is the host:port the provider listens on. Default: the
 	// issuer's port on every interface (":443" for https without a
@@ -178,7 +179,7 @@ func (c *Config) applyDerivedDefaults() {
 		}
 	}
 	if c.Issuer == "" && c.Dev {
-		c.Issuer = defaultDevIssuer
+		c.Issuer = devIssuer(c.Listen)
 	}
 	if c.Listen == "" {
 		c.Listen = c.defaultListen()
@@ -189,6 +190,25 @@ func (c *Config) applyDerivedDefaults() {
 			c.LogFormat = LogFormatText
 		}
 	}
+}
+
+// devIssuer returns the issuer of a --dev server that listens on
+// listen, so that the demo links and redirect URIs point at the port it
+// serves: http://localhost:8080 when listen is empty, and otherwise
+// listen's address, with localhost for an empty or unspecified host.
+// An invalid listen gives the default; ValidateServe reports it.
+func devIssuer(listen string) string {
+	if listen == "" {
+		return defaultDevIssuer
+	}
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return defaultDevIssuer
+	}
+	if addr, err := netip.ParseAddr(host); host == "" || (err == nil && addr.IsUnspecified()) {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 // defaultListen derives the listen address from the issuer's port. It

@@ -195,6 +195,34 @@ func TestConfigDevListenOnIPv6Loopback(t *testing.T) {
 	}
 }
 
+func TestConfigDevIssuerFromListen(t *testing.T) {
+	tests := []struct {
+		listen string
+		want   string
+	}{
+		{"127.0.0.1:9100", "http://127.0.0.1:9100"},
+		{"[::1]:9101", "http://[::1]:9101"},
+		{"localhost:9102", "http://localhost:9102"},
+		{":9103", "http://localhost:9103"},
+	}
+	for _, tt := range tests {
+		cfg, err := loadServeConfig(t, nil, "--dev", "--listen", tt.listen)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.Issuer != tt.want {
+			t.Errorf("--dev --listen %s: Issuer = %q, want %q", tt.listen, cfg.Issuer, tt.want)
+		}
+	}
+	cfg, err := loadServeConfig(t, nil, "--dev", "--listen", "127.0.0.1:9104", "--issuer", "http://localhost:9104")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Issuer != "http://localhost:9104" {
+		t.Errorf("an explicit --issuer was replaced: Issuer = %q", cfg.Issuer)
+	}
+}
+
 func TestConfigListenFromIssuerPort(t *testing.T) {
 	cfg, err := loadServeConfig(t, nil, "--issuer", "https://login.example.com:8443/idp")
 	if err != nil {

@@ -52,7 +52,7 @@ var settings = []setting{
 	},
 	newSetting("issuer",
 		"public base `URL` of idp and the iss claim of its tokens; https unless --dev "+
-			"(default with --dev: "+defaultDevIssuer+")",
+			"(default with --dev: "+defaultDevIssuer+", or http:// and the --listen address when it is set)",
 		func(c *Config) flag.Value { return stringValue{&c.Issuer} }),
 	newSetting("listen",
 		"`host:port` the provider listens on (default: the issuer's port, 443 for https "+
