@@ -56,7 +56,7 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	setMemoryLimit(c, cfg, logger)
 	// Check what can fail without the database first, so a start that
 	// fails leaves no new database behind.
-	certs, err := checkServeFiles(ctx, c, cfg, logger)
+	files, err := checkServeFiles(ctx, c, cfg, logger)
 	if err != nil {
 		return err
 	}
@@ -101,7 +101,7 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	}
 
 	go runBackgroundJanitor(ctx, cfg, st, logger)
-	if err := a.serve(ctx, c, cfg, certs); err != nil {
+	if err := a.serve(ctx, c, cfg, files); err != nil {
 		return err
 	}
 	// Close is idempotent, so the deferred call does nothing more.
@@ -112,27 +112,37 @@ func runServe(ctx context.Context, c *cli, args []string) error {
 	return nil
 }
 
+// serveFiles is what serve reads from files and the environment before
+// it opens the database.
+type serveFiles struct {
+	// certs is the TLS certificate, nil without --tls-cert.
+	certs *certReloader
+	// adminTokens are the admin API's bearer tokens, none when it is off.
+	adminTokens []string
+}
+
 // checkServeFiles reads and checks the admin tokens, the system secrets
-// and the TLS files, none of which needs the database. It returns the
-// loaded certificate, or nil when serve has no --tls-cert. A system
-// secret that does not match an existing database is found only once
-// the database is open.
-func checkServeFiles(ctx context.Context, c *cli, cfg *Config, logger *slog.Logger) (*certReloader, error) {
-	if _, err := loadAdminTokens(c, cfg); err != nil {
-		return nil, err
+// and the TLS files, none of which needs the database. A system secret
+// that does not match an existing database is found only once the
+// database is open.
+func checkServeFiles(ctx context.Context, c *cli, cfg *Config, logger *slog.Logger) (serveFiles, error) {
+	var files serveFiles
+	var err error
+	if files.adminTokens, err = loadAdminTokens(c, cfg); err != nil {
+		return files, err
 	}
 
 	// Under --dev a missing secret is no error: the --dev database
 	// stores one, or serve creates it with the database.
-	_, err := loadSecretKeys(ctx, c, cfg, nil)
-	if err != nil && !(cfg.Dev && errors.Is(err, errNoSystemSecret)) {
-		return nil, err
+	if _, err := loadSecretKeys(ctx, c, cfg, nil); err != nil && !(cfg.Dev && errors.Is(err, errNoSystemSecret)) {
+		return files, err
 	}
 
 	if cfg.TLSCert == "" {
-		return nil, nil
+		return files, nil
 	}
-	return newCertReloader(cfg.TLSCert, cfg.TLSKey, logger)
+	files.certs, err = newCertReloader(cfg.TLSCert, cfg.TLSKey, logger)
+	return files, err
 }
 
 // defaultMemoryLimit is the soft memory limit serve sets when
@@ -322,11 +332,11 @@ func (a *app) handler() http.Handler {
 // cancelled. It binds every address before it serves on any, so a port
 // in use stops the start with an error. It then stops the servers
 // gracefully and lets requests in flight finish.
-func (a *app) serve(ctx context.Context, c *cli, cfg *Config, certs *certReloader) error {
+func (a *app) serve(ctx context.Context, c *cli, cfg *Config, files serveFiles) error {
 	tlsConfig := &tls.Config{MinVersion: tls.VersionTLS12}
-	useTLS := certs != nil
+	useTLS := files.certs != nil
 	if useTLS {
-		tlsConfig.GetCertificate = certs.GetCertificate
+		tlsConfig.GetCertificate = files.certs.GetCertificate
 	}
 	public := newHTTPServer(cfg.Listen, a.handler(), a.logger)
 	public.TLSConfig = tlsConfig
@@ -335,7 +345,7 @@ func (a *app) serve(ctx context.Context, c *cli, cfg *Config, certs *certReloade
 		attrs: []any{"issuer", cfg.Issuer, "tls", useTLS},
 	}}
 
-	admin, err := a.adminServer(c, cfg)
+	admin, err := a.adminServer(cfg.AdminListen, files.adminTokens)
 	if err != nil {
 		return err
 	}
@@ -460,11 +470,7 @@ func stopListeners(listeners []*servedListener) error {
 // adminServer returns the admin listener's server: Prometheus metrics
 // at /metrics always, and the admin API under /admin/ once an admin
 // token is configured.
-func (a *app) adminServer(c *cli, cfg *Config) (*http.Server, error) {
-	tokens, err := loadAdminTokens(c, cfg)
-	if err != nil {
-		return nil, err
-	}
+func (a *app) adminServer(addr string, tokens []string) (*http.Server, error) {
 	mux := http.NewServeMux()
 	if a.registry != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{}))
@@ -484,7 +490,7 @@ func (a *app) adminServer(c *cli, cfg *Config) (*http.Server, error) {
 		}
 		mux.Handle("/admin/", h)
 	}
-	return newHTTPServer(cfg.AdminListen, mux, a.logger), nil
+	return newHTTPServer(addr, mux, a.logger), nil
 }
 
 func newHTTPServer(addr string, h http.Handler, logger *slog.Logger) *http.Server {
