@@ -169,7 +169,7 @@ func (p *Pages) submitLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	if err := r.ParseForm(); err != nil || hasRepeatedValue(r.PostForm) || !p.Sessions.CheckCSRF(fc.session, r.PostForm.Get("csrf_token")) {
+	if err := r.ParseForm(); err != nil || RepeatedParameter(r.PostForm) != "" || !p.Sessions.CheckCSRF(fc.session, r.PostForm.Get("csrf_token")) {
 		p.showError(w, http.StatusForbidden, "Form rejected", msgBadForm)
 		return
 	}
@@ -241,7 +241,7 @@ func (p *Pages) submitConsent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	if err := r.ParseForm(); err != nil || hasRepeatedValue(r.PostForm) || !p.Sessions.CheckCSRF(fc.session, r.PostForm.Get("csrf_token")) {
+	if err := r.ParseForm(); err != nil || RepeatedParameter(r.PostForm) != "" || !p.Sessions.CheckCSRF(fc.session, r.PostForm.Get("csrf_token")) {
 		p.showError(w, http.StatusForbidden, "Form rejected", msgBadForm)
 		return
 	}
@@ -331,7 +331,7 @@ func (p *Pages) submitLogout(w http.ResponseWriter, r *http.Request) {
 	}
 	setPageCSP(w, "")
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	if err := r.ParseForm(); err != nil || hasRepeatedValue(r.PostForm) || (cur != nil && !p.Sessions.CheckCSRF(cur, r.PostForm.Get("csrf_token"))) {
+	if err := r.ParseForm(); err != nil || RepeatedParameter(r.PostForm) != "" || (cur != nil && !p.Sessions.CheckCSRF(cur, r.PostForm.Get("csrf_token"))) {
 		p.showError(w, http.StatusForbidden, "Form rejected", msgBadForm)
 		return
 	}
@@ -413,15 +413,20 @@ func cspSource(raw string) string {
 	return u.Scheme + ":"
 }
 
-// hasRepeatedValue reports whether a form holds a field more than once.
-// idp's forms send each field once, so a repeated one is forged, and
-// reading only its first value could differ from what a proxy or log
-// reads.
-func hasRepeatedValue(form url.Values) bool {
-	for _, values := range form {
-		if len(values) > 1 {
-			return true
+// RepeatedParameter returns the name of the first parameter, in sorted
+// order, that values contains more than once, or "". RFC 6749 sections
+// 3.1 and 3.2 forbid repeating a parameter, and idp's own forms send
+// each field once. A repeated one is ambiguous, because idp and fosite
+// read the first value while a proxy or a log may read another.
+func RepeatedParameter(values url.Values) string {
+	var repeated []string
+	for name, v := range values {
+		if len(v) > 1 {
+			repeated = append(repeated, name)
 		}
 	}
-	return false
+	if len(repeated) == 0 {
+		return ""
+	}
+	return slices.Min(repeated)
 }

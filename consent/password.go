@@ -128,7 +128,7 @@ func (p *Pages) submitPassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
-	if err := r.ParseForm(); err != nil || hasRepeatedValue(r.PostForm) || !p.Sessions.CheckCSRF(fc.session, r.PostForm.Get("csrf_token")) {
+	if err := r.ParseForm(); err != nil || RepeatedParameter(r.PostForm) != "" || !p.Sessions.CheckCSRF(fc.session, r.PostForm.Get("csrf_token")) {
 		p.showError(w, http.StatusForbidden, "Form rejected", msgBadForm)
 		return
 	}

@@ -57,7 +57,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 	// The redirect URI itself may be the repeated parameter, so the
 	// error is shown here rather than sent back to the app.
-	if name := repeatedParameter(r.Form); name != "" {
+	if name := consent.RepeatedParameter(r.Form); name != "" {
 		p.cfg.Pages.ShowError(w, http.StatusBadRequest, titleBadRequest, repeatedParameterHint(name))
 		return
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/ory/fosite"
 
+	"github.com/idp/idp/consent"
 	"github.com/idp/idp/storage"
 )
 
@@ -38,7 +39,7 @@ func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) {
 		p.writeJSONError(w, fosite.ErrInvalidRequest.WithHint("The body must be a form with the token parameter."))
 		return
 	}
-	if name := repeatedParameter(r.PostForm); name != "" {
+	if name := consent.RepeatedParameter(r.PostForm); name != "" {
 		p.writeJSONError(w, fosite.ErrInvalidRequest.WithHint(repeatedParameterHint(name)))
 		return
 	}

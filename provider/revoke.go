@@ -8,6 +8,7 @@ import (
 
 	"github.com/ory/fosite"
 
+	"github.com/idp/idp/consent"
 	"github.com/idp/idp/storage"
 )
 
@@ -26,7 +27,7 @@ func (p *Provider) revoke(w http.ResponseWriter, r *http.Request) {
 		p.writeJSONError(w, fosite.ErrInvalidRequest.WithHint("The body must be a form with the token parameter."))
 		return
 	}
-	if name := repeatedParameter(r.PostForm); name != "" {
+	if name := consent.RepeatedParameter(r.PostForm); name != "" {
 		p.writeJSONError(w, fosite.ErrInvalidRequest.WithHint(repeatedParameterHint(name)))
 		return
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ory/fosite"
 
+	"github.com/idp/idp/consent"
 	"github.com/idp/idp/storage"
 )
 
@@ -75,7 +76,7 @@ func checkTokenForm(r *http.Request) error {
 	if err := r.ParseForm(); err != nil {
 		return fosite.ErrInvalidRequest.WithHint("The body is not a valid form.").WithWrap(err).WithDebug(err.Error())
 	}
-	if name := repeatedParameter(r.PostForm); name != "" {
+	if name := consent.RepeatedParameter(r.PostForm); name != "" {
 		return fosite.ErrInvalidRequest.WithHint(repeatedParameterHint(name))
 	}
 	return nil
