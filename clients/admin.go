@@ -291,7 +291,7 @@ func (e *fieldNameError) Error() string { return e.message }
 // names one in another letter case than its JSON name. encoding/json
 // keeps the last of two duplicates and matches names ignoring case, so
 // {"redirect_uris":[A],"REDIRECT_URIS":[B]} would store B while a
-// reviewer or proxy reading the first key sees A. v is the struct
+// reviewer or proxy reading the first key reads A. v is the struct
 // pointer the body decodes into. Syntax errors are left to the decoder.
 func checkFieldNames(body []byte, v any) error {
 	names := jsonFieldNames(reflect.TypeOf(v))

@@ -178,7 +178,7 @@ type LastKeyError struct {
 	NextStart time.Time
 }
 
-// Error names the key and its algorithm and says how to replace it.
+// Error names the key and its algorithm and the commands that replace it.
 func (e *LastKeyError) Error() string {
 	if e.NextKID != "" {
 		return fmt.Sprintf("key %s is the only %s key that can sign until key %s starts signing at %s; "+

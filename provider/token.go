@@ -63,11 +63,11 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 	p.oauth.WriteAccessResponse(ctx, w, ar, resp)
 }
 
-// checkTokenForm parses the body of a token request and rejects what
-// fosite would accept but RFC 6749 does not: another content type than
-// application/x-www-form-urlencoded (section 4.1.3), a malformed body,
-// of which fosite would serve the valid part, and a repeated parameter
-// (section 3.2). fosite then reuses the parsed form.
+// checkTokenForm parses the body of a token request and rejects three
+// things fosite would accept but RFC 6749 does not. They are a content
+// type other than application/x-www-form-urlencoded (section 4.1.3), a
+// malformed body, whose valid part fosite would serve, and a repeated
+// parameter (section 3.2). fosite then reuses the parsed form.
 func checkTokenForm(r *http.Request) error {
 	mediaType, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mediaType != "application/x-www-form-urlencoded" {

@@ -51,8 +51,8 @@ func (s *Store) decodeSession(text string, session fosite.Session, memo bool) er
 	if err := unmarshalSession(text, session); err != nil {
 		return err
 	}
-	kept := s.newSession()
-	if keptCopier, ok := kept.(SessionCopier); !ok || !keptCopier.CopyFrom(session) {
+	template := s.newSession()
+	if templateCopier, ok := template.(SessionCopier); !ok || !templateCopier.CopyFrom(session) {
 		return nil
 	}
 	s.sessions.mu.Lock()
@@ -62,7 +62,7 @@ func (s *Store) decodeSession(text string, session fosite.Session, memo bool) er
 		// being introspected now come back after one decoding each.
 		s.sessions.entries = make(map[string]fosite.Session)
 	}
-	s.sessions.entries[text] = kept
+	s.sessions.entries[text] = template
 	return nil
 }
 

@@ -268,9 +268,9 @@ func TestUpdateAuthFlow(t *testing.T) {
 			})
 		}
 
-		gone := *flow
-		gone.IDHash = "no-such-flow"
-		if err := s.UpdateAuthFlow(ctx, &gone); !errors.Is(err, ErrNotFound) {
+		missing := *flow
+		missing.IDHash = "no-such-flow"
+		if err := s.UpdateAuthFlow(ctx, &missing); !errors.Is(err, ErrNotFound) {
 			t.Errorf("UpdateAuthFlow of a missing flow: got %v, want ErrNotFound", err)
 		}
 	})

@@ -157,7 +157,7 @@ func (w *sqliteWriter) runGroup(group []*writeRequest) {
 // try runs the requests in pending in one transaction and commits it. A
 // request whose first statement is conditional and changes nothing fails
 // alone, having changed nothing. Any other failure rolls the transaction
-// back; try then returns the request that failed, or nil when the
+// back. try then returns the request that failed, or nil when the
 // transaction as a whole failed to begin or commit.
 func (w *sqliteWriter) try(ctx context.Context, pending []*writeRequest) (*writeRequest, error) {
 	conn, err := w.connection(ctx)

@@ -91,11 +91,13 @@ func (s *Store) observe(kind string, d time.Duration) {
 // Only writes may happen inside such a transaction, and fosite 0.49
 // reads nothing between BeginTX and Commit. A read there that reaches
 // the database, or a write that does not go through exec, fails with
-// errReadInFositeTx instead of seeing stale rows. (A client the request
-// memo already holds is still returned, since no token write changes
-// it.) Commit returns the error of a conditional write that lost
-// a race, such as ErrAlreadyUsed, which fosite handles as it handles the
-// same error from the write itself.
+// errReadInFositeTx instead of seeing stale rows. A client that the
+// request memo already contains is still returned, because no token
+// write changes a client.
+//
+// Commit returns the error of a conditional write that lost a race, such
+// as ErrAlreadyUsed. fosite handles it as it handles the same error
+// returned by the write itself.
 type FositeStore struct {
 	*Store
 }

@@ -128,15 +128,16 @@ func TestWritesFailAlone(t *testing.T) {
 	forEachDriver(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
 		client := createTestClient(t, s, "app")
-		taken := newTestRequest(client, "req-taken", "sub-1")
-		if err := s.CreateAccessTokenSession(ctx, "taken", taken); err != nil {
+		stored := newTestRequest(client, "req-taken", "sub-1")
+		if err := s.CreateAccessTokenSession(ctx, "taken", stored); err != nil {
 			t.Fatalf("CreateAccessTokenSession: %v", err)
 		}
 		errLost := errors.New("lost")
 
-		// Every third worker inserts a token and then makes a
-		// conditional update that changes nothing, so its insert must be
-		// undone; every third reuses a stored signature; the rest succeed.
+		// A third of the workers insert a token and then make a
+		// conditional update that changes nothing, so their insert must
+		// be undone. Another third reuse the stored signature. The rest
+		// succeed.
 		ids := make(chan int, workers)
 		for i := range workers {
 			ids <- i

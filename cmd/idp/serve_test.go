@@ -141,12 +141,12 @@ func TestServePortInUse(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			taken, err := net.Listen("tcp", "127.0.0.1:0")
+			occupied, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Cleanup(func() { taken.Close() })
-			addr := taken.Addr().String()
+			t.Cleanup(func() { occupied.Close() })
+			addr := occupied.Addr().String()
 
 			args := map[string]string{"--listen": "127.0.0.1:0", "--admin-listen": "127.0.0.1:0"}
 			args[tt.flag] = addr
